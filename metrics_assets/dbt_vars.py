@@ -1,0 +1,40 @@
+"""The `--vars` every dbt invocation receives: the date window plus the versioned rule parameters.
+
+dbt models read thresholds and versions only from these vars, so config/*.yaml stays the one
+place where they are set.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from metrics_assets.config import pipeline_config
+from metrics_assets.rules import metric_rules
+
+
+def dbt_vars(start: date, end: date) -> dict[str, Any]:
+    """Vars for building the partitions [start, end) (end exclusive, UTC days)."""
+    if end <= start:
+        raise ValueError(f"empty dbt window: start {start} must be before end {end}")
+    rules = metric_rules()
+    cfg = pipeline_config()
+    return {
+        "min_date": start.isoformat(),
+        "max_date": end.isoformat(),
+        "lookback_days": {pid: p.lookback_days for pid, p in cfg.pipelines.items()},
+        "metric_definitions_version": cfg.metric_definitions_version,
+        "rules_version": rules.rules_version,
+        "cost_table_version": rules.cost_table_version,
+        "bot_ua_regex": rules.bot_regex,
+        "max_events_per_ip_minute": rules.max_events_per_ip_minute,
+        "session_gap_minutes": rules.session_gap_minutes,
+        "activation_window_hours": rules.activation_window_hours,
+        "accepted_event_types": rules.accepted_event_types,
+        "cost_types": rules.cost_types,
+    }
+
+
+def dbt_vars_json(start: date, end: date) -> str:
+    return json.dumps(dbt_vars(start, end), sort_keys=True)
