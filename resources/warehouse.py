@@ -1,0 +1,97 @@
+"""The warehouse the platform reads and writes: an embedded DuckDB file by default, Snowflake in production.
+
+One environment variable, METRICS_WAREHOUSE (`duckdb` | `snowflake`), picks the backend. Snowflake
+credentials come only from SNOWFLAKE_* environment variables and are never logged.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+from pydantic import PrivateAttr
+
+from metrics_assets.paths import duckdb_path
+
+BACKENDS = ("duckdb", "snowflake")
+
+
+def backend_from_env() -> str:
+    backend = os.environ.get("METRICS_WAREHOUSE", "duckdb").lower()
+    if backend not in BACKENDS:
+        raise ValueError(f"METRICS_WAREHOUSE={backend!r} is not one of {BACKENDS}")
+    return backend
+
+
+class Warehouse(dg.ConfigurableResource):
+    """SQL access for checks, publication and ops tables; pandas only ever sees small results."""
+
+    backend: str = "duckdb"
+    duckdb_path: str = ""
+    _snowflake: Any = PrivateAttr(default=None)
+
+    @classmethod
+    def from_env(cls) -> Warehouse:
+        backend = backend_from_env()
+        return cls(backend=backend, duckdb_path=str(duckdb_path()) if backend == "duckdb" else "")
+
+    @property
+    def path(self) -> str:
+        return self.duckdb_path or str(duckdb_path())
+
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        """A DB-API connection (duckdb or snowflake.connector) that is closed on exit."""
+        if self.backend == "duckdb":
+            import duckdb
+
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            con = duckdb.connect(self.path)
+            try:
+                yield con
+            finally:
+                con.close()
+        elif self.backend == "snowflake":
+            with snowflake_resource_from_env().get_connection() as con:
+                yield con
+        else:
+            raise ValueError(f"unknown warehouse backend {self.backend!r}; expected one of {BACKENDS}")
+
+    def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        with self.connect() as con:
+            cur = con.cursor()
+            cur.execute(sql, params or [])
+            cols = [d[0].lower() for d in cur.description]
+            return pd.DataFrame(cur.fetchall(), columns=cols)
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        with self.connect() as con:
+            con.cursor().execute(sql, params or [])
+
+
+def snowflake_resource_from_env() -> Any:
+    """dagster-snowflake's resource, configured only from environment variables."""
+    from dagster_snowflake import SnowflakeResource
+
+    required = ["SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_DATABASE", "SNOWFLAKE_WAREHOUSE"]
+    missing = [k for k in required if not os.environ.get(k)]
+    if missing:
+        raise ValueError(f"METRICS_WAREHOUSE=snowflake but environment variable(s) {missing} are not set")
+    auth: dict[str, Any] = {}
+    if os.environ.get("SNOWFLAKE_PRIVATE_KEY_PATH"):
+        auth["private_key_path"] = dg.EnvVar("SNOWFLAKE_PRIVATE_KEY_PATH")
+    else:
+        auth["password"] = dg.EnvVar("SNOWFLAKE_PASSWORD")
+    return SnowflakeResource(
+        account=dg.EnvVar("SNOWFLAKE_ACCOUNT"),
+        user=dg.EnvVar("SNOWFLAKE_USER"),
+        database=dg.EnvVar("SNOWFLAKE_DATABASE"),
+        warehouse=dg.EnvVar("SNOWFLAKE_WAREHOUSE"),
+        role=os.environ.get("SNOWFLAKE_ROLE"),
+        schema="RAW",
+        **auth,
+    )
