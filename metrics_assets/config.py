@@ -7,7 +7,7 @@ a bad file is refused once, at load, with a message naming the pipeline and the 
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
@@ -102,6 +102,7 @@ class PipelineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     metric_definitions_version: str
     runbook_base_url: str = "runbooks"
+    partitions_start_date: date
     pipelines: dict[str, Pipeline]
 
     @model_validator(mode="before")
