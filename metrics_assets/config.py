@@ -103,6 +103,7 @@ class PipelineConfig(BaseModel):
     metric_definitions_version: str
     runbook_base_url: str = "runbooks"
     partitions_start_date: date
+    daily_run_cron: str = "0 6 * * *"
     pipelines: dict[str, Pipeline]
 
     @model_validator(mode="before")

@@ -1,0 +1,70 @@
+"""Maps dbt nodes to Dagster assets, reading every owner, SLA and runbook from config/pipelines.yaml.
+
+dbt YAML names only the pipeline id (`meta: {pipeline: ...}`); everything else about the pipeline
+comes from the one config file, so nothing is typed twice.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+import dagster as dg
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
+
+from metrics_assets.config import ConfigError, PipelineConfig, pipeline_config
+from metrics_assets.freshness import freshness_policy_for
+
+LAYERS = ("staging", "intermediate", "marts")
+
+
+def node_meta(props: Mapping[str, Any]) -> dict[str, Any]:
+    return dict((props.get("config") or {}).get("meta") or props.get("meta") or {})
+
+
+def layer_of(props: Mapping[str, Any]) -> str:
+    fqn = props.get("fqn") or []
+    return next((part for part in fqn if part in LAYERS), "other")
+
+
+class MetricsDbtTranslator(DagsterDbtTranslator):
+    def __init__(self, config: PipelineConfig | None = None):
+        super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+        self._cfg = config or pipeline_config()
+
+    def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
+        if dbt_resource_props["resource_type"] == "source":
+            return dg.AssetKey([dbt_resource_props["source_name"], dbt_resource_props["name"]])
+        return dg.AssetKey([dbt_resource_props["name"]])
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: Any) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] != "model":
+            return spec
+        meta = node_meta(props)
+        pid = meta.get("pipeline")
+        if not pid:
+            raise ConfigError(f"dbt model {props['name']!r} has no `meta.pipeline`; every model belongs to a pipeline")
+        try:
+            pipeline = self._cfg.get(pid)
+        except ConfigError as exc:
+            raise ConfigError(f"dbt model {props['name']!r}: {exc}") from None
+        layer = layer_of(props)
+        metadata: dict[str, Any] = {
+            "pipeline": pid,
+            "audience": pipeline.audience.value,
+            "runbook": dg.MetadataValue.path(pipeline.runbook),
+            "metric_definitions_version": self._cfg.metric_definitions_version,
+            "owners_primary": pipeline.owners.primary,
+            "owners_secondary": pipeline.owners.secondary,
+            "dagster/table_name": f"{props.get('schema')}.{props.get('alias') or props['name']}",
+        }
+        if meta.get("grain_date"):
+            metadata["partition_expr"] = meta["grain_date"]
+        return spec.replace_attributes(
+            group_name=pid,
+            owners=[pipeline.owners.primary, pipeline.owners.secondary],
+            tags={**spec.tags, "pipeline": pid, "audience": pipeline.audience.value,
+                  "domain": pipeline.domain, "layer": layer},
+            metadata={**spec.metadata, **metadata},
+            freshness_policy=freshness_policy_for(pipeline, meta.get("sla", "daily")),
+        )

@@ -1,0 +1,21 @@
+"""The main job (every daily-partitioned asset of the five pipelines) and its daily schedule."""
+
+import dagster as dg
+
+from metrics_assets.config import pipeline_config
+from metrics_assets.partitions import DAILY
+
+ALL_PIPELINES_JOB = dg.define_asset_job(
+    name="all_pipelines",
+    selection=dg.AssetSelection.all() - dg.AssetSelection.groups("ops"),
+    partitions_def=DAILY,
+    description="Raw sources -> dbt staging/intermediate/marts -> checks -> investor publication, "
+    "for one day or (as a single run) a range of days.",
+)
+
+DAILY_SCHEDULE = dg.build_schedule_from_partitioned_job(
+    ALL_PIPELINES_JOB,
+    hour_of_day=int(pipeline_config().daily_run_cron.split()[1]),
+    minute_of_hour=int(pipeline_config().daily_run_cron.split()[0]),
+    name="all_pipelines_daily",
+)

@@ -1,0 +1,64 @@
+"""One daily-partitioned asset per raw source (shared/spec/pipelines.md, "Sources").
+
+Locally the asset generates its window with the seeded generator; in production it verifies the
+landed table. Either way it records rows and a checksum per window in ops.asset_runs, and the
+source-contract checks in checks/ run against it.
+"""
+
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from metrics_assets import run_log
+from metrics_assets.partitions import DAILY, SINGLE_RUN, window_of
+from metrics_assets.sources import SOURCES, Source
+from resources.raw_source import RawSource
+from resources.warehouse import Warehouse
+
+RAW_GROUP = "raw"
+
+
+def raw_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(["raw", name])
+
+
+def _build(source: Source) -> dg.AssetsDefinition:
+    columns = dg.TableSchema(
+        columns=[
+            dg.TableColumn(c.name, c.type, description=c.description or None,
+                           constraints=dg.TableColumnConstraints(nullable=c.nullable))
+            for c in source.columns
+        ]
+    )
+
+    @dg.asset(
+        key=raw_key(source.name),
+        group_name=RAW_GROUP,
+        partitions_def=DAILY,
+        backfill_policy=SINGLE_RUN,
+        kinds={"duckdb", "python"},
+        tags={"layer": "raw"},
+        description=f"Raw `{source.name}`: {source.grain}. Partitioned by the UTC day of `{source.partition_column}`.",
+        metadata={
+            "dagster/column_schema": columns,
+            "dagster/table_name": source.table,
+            "partition_expr": source.partition_column,
+            "primary_key": ", ".join(source.primary_key) or "(none before dedup)",
+        },
+    )
+    def _raw(context: dg.AssetExecutionContext, warehouse: Warehouse, raw_source: RawSource) -> dg.MaterializeResult:
+        start, end = window_of(context)
+        started = datetime.now(UTC).replace(tzinfo=None)
+        raw_source.land(warehouse, source, start, end)
+        with warehouse.connect() as con:
+            fp = run_log.fingerprint(con, source.table, source.partition_column, start, end, warehouse.backend)
+        run_log.record(warehouse, context.run_id, raw_key(source.name).to_user_string(), start, end, started, fp)
+        return dg.MaterializeResult(
+            metadata={"dagster/row_count": fp.rows, "checksum": fp.checksum,
+                      "window": f"{start} .. {end} (exclusive)"}
+        )
+
+    return _raw
+
+
+RAW_ASSETS: list[dg.AssetsDefinition] = [_build(s) for s in SOURCES.values()]
