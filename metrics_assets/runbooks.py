@@ -1,0 +1,354 @@
+"""Render the config-derived part of every runbook (runbooks/<pipeline id>.md and the README index).
+
+Name, audience, SLA, owners, lookback, the failure-mode table and the escalation ladder already live
+in config (pipelines.yaml, team.yaml, checks/failure_modes.yaml). Retyping them in markdown would let
+the runbook drift from what the platform actually does, so they are rendered into a marked block;
+everything outside the block (diagnosis, recovery, per-failure-mode sections) is hand-written and
+left untouched. `render_all(check=True)` lists stale files without writing, for CI.
+
+Run `python -m metrics_assets.runbooks` to regenerate, `--check` to only verify.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from metrics_assets.config import (
+    ConfigError,
+    Deadline,
+    Pipeline,
+    PipelineConfig,
+    load_pipeline_config,
+    read_yaml,
+)
+from metrics_assets.paths import PROJECT_ROOT, RUNBOOK_DIR, config_dir
+
+BEGIN = "<!-- BEGIN GENERATED"
+END = "<!-- END GENERATED -->"
+_BEGIN_LINE = (
+    BEGIN + " by metrics_assets/runbooks.py from config/pipelines.yaml, config/team.yaml, "
+    "config/alerting.yaml and checks/failure_modes.yaml. "
+    "Do not edit inside this block: run `python -m metrics_assets.runbooks`. -->"
+)
+_BLOCK = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
+CATALOGUE_PATH = PROJECT_ROOT / "checks" / "failure_modes.yaml"
+ANCHOR = re.compile(r'<a\s+id="([^"]+)"\s*>\s*</a>')
+
+
+@dataclass(frozen=True)
+class CheckRef:
+    asset: str
+    name: str
+    severity: str
+
+
+@dataclass(frozen=True)
+class FailureMode:
+    id: str
+    runbook: str  # pipeline id whose runbook documents it
+    title: str
+    symptom: str
+    validation: str
+    checks: tuple[CheckRef, ...]
+
+
+def load_failure_modes(path: Path | None = None) -> dict[str, FailureMode]:
+    """The failure-mode catalogue; a malformed entry is refused naming its id and key."""
+    path = path or CATALOGUE_PATH
+    data = read_yaml(path)
+    if not isinstance(data, dict) or not isinstance(data.get("failure_modes"), dict):
+        raise ConfigError(f"{path}: expected a mapping under key 'failure_modes'")
+    out: dict[str, FailureMode] = {}
+    for fid, body in data["failure_modes"].items():
+        try:
+            checks = tuple(CheckRef(c["asset"], c["name"], c["severity"]) for c in body["checks"])
+            out[fid] = FailureMode(
+                fid, body["runbook"], body["title"], body["symptom"], body["validation"], checks
+            )
+        except (KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}: failure_modes.{fid}: missing or malformed key {exc}") from None
+        if not checks:
+            raise ConfigError(
+                f"{path}: failure_modes.{fid}.checks is empty; every failure mode needs a check"
+            )
+    return out
+
+
+def _team(path: Path | None = None) -> dict[str, Any]:
+    data = read_yaml(path or config_dir() / "team.yaml")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path or config_dir() / 'team.yaml'}: expected a mapping")
+    return data
+
+
+def person_names(team: dict[str, Any]) -> dict[str, str]:
+    """E-mail (lower case) -> display name, from team.yaml `people`."""
+    return {str(p["email"]).lower(): str(p["name"]) for p in team.get("people", [])}
+
+
+def _person(email: str, names: dict[str, str]) -> str:
+    name = names.get(email.lower())
+    if name is None:
+        raise ConfigError(f"config/team.yaml: owner {email!r} from config/pipelines.yaml is not in people")
+    return f"{name} ({email})"
+
+
+def _role(team: dict[str, Any], key: str) -> str:
+    role = team.get("roles", {}).get(key)
+    if not role:
+        raise ConfigError(f"config/team.yaml: roles.{key} is missing; the escalation ladder needs it")
+    return f"{role['name']} ({role['email']})"
+
+
+def describe_deadline(d: Deadline) -> str:
+    """'08:00 UTC every day' from '0 8 * * *'; other shapes fall back to the cron text."""
+    minute, hour, dom, month, dow = d.deadline_cron.split()
+    when = f"`{d.deadline_cron}`"
+    if minute.isdigit() and hour.isdigit() and month == "*" and dow == "*":
+        clock = f"{int(hour):02d}:{int(minute):02d} {d.timezone}"
+        if dom == "*":
+            when = f"{clock} every day"
+        elif dom.isdigit():
+            when = f"{clock} on day {dom} of the month"
+    return f"by {when} (cron `{d.deadline_cron}`; data must be at most {d.lower_bound_hours:g} h old then)"
+
+
+def _fail_effect(p: Pipeline, severity: str) -> str:
+    if severity == "ERROR" and p.is_investor:
+        return "blocks publication; pages on-call"
+    if severity == "ERROR":
+        return "fail-open; notifies owner (business hours)"
+    return "warns owner; never pages"
+
+
+def _rel_link(fm: FailureMode, here: str) -> str:
+    return f"#{fm.id}" if fm.runbook == here else f"{fm.runbook}.md#{fm.id}"
+
+
+def _related(p: Pipeline, cfg: PipelineConfig, fms: dict[str, FailureMode]) -> list[FailureMode]:
+    """Failure modes documented in a sibling runbook of the same domain, or of another experiment pipeline."""
+    out = []
+    for fm in fms.values():
+        other = cfg.pipelines.get(fm.runbook)
+        if other is None or other.id == p.id:
+            continue
+        same_domain = other.domain == p.domain
+        both_experiment = not p.is_investor and not other.is_investor
+        if same_domain or both_experiment:
+            out.append(fm)
+    return out
+
+
+def _alerting(path: Path | None = None) -> dict[str, Any]:
+    """config/alerting.yaml (ladder timings, coverage); empty when the file is absent."""
+    path = path or config_dir() / "alerting.yaml"
+    data = read_yaml(path) if path.exists() else {}
+    return data if isinstance(data, dict) else {}
+
+
+def _level_target(level: str, p: Pipeline, team: dict[str, Any], names: dict[str, str]) -> str:
+    if level == "primary_oncall":
+        return "Primary on-call of the moment"
+    if level == "backup_oncall":
+        return "Backup on-call"
+    if level == "incident_commander":
+        ic = _person(p.owners.secondary, names)
+        return f"Incident commander: secondary owner {ic}, skipped if already paged"
+    return _role(team, level)
+
+
+def _escalation(
+    p: Pipeline, team: dict[str, Any], alerting: dict[str, Any], names: dict[str, str]
+) -> list[str]:
+    """The ladder of the pipeline's severity from config/alerting.yaml, people resolved from config."""
+    sev = "sev1" if p.is_investor else "sev2"
+    policy = alerting.get("severities", {}).get(sev, {})
+    ladder, business = policy.get("ladder", []), policy.get("business", [])
+    hours = alerting.get("coverage", {}).get("business_hours", {})
+    tz = alerting.get("timezone", team.get("timezone", ""))
+    if p.is_investor:
+        head = f"`{sev}`: pages 24x7. Each step fires only while nobody has acknowledged "
+        head += "(`metrics incidents ack`):"
+    else:
+        window = f"{hours.get('start', '?')}-{hours.get('end', '?')} {tz}" if hours else "business hours"
+        head = (
+            f"`{sev}`: notifies on working days {window}, queued to the next window outside it; treated as "
+            "`sev1` when the failing asset feeds an investor asset. "
+            "WARN checks only notify the primary owner."
+        )
+    out = [head, ""]
+    if not ladder:
+        out.append("1. Primary on-call of the moment (no ladder configured in config/alerting.yaml).")
+    for i, step in enumerate(ladder, 1):
+        out.append(f"{i}. t + {step['after_minutes']} min: {_level_target(step['level'], p, team, names)}.")
+    if alerting.get("inform_primary_owner", True):
+        out.append(f"\nThe primary owner {_person(p.owners.primary, names)} is informed of every page.")
+    if business:
+        out.append(
+            "Business escalation, unresolved after: "
+            + "; ".join(f"{b['after_minutes'] / 60:g} h -> {_role(team, b['role'])}" for b in business)
+            + "."
+        )
+    out.append(
+        "Who was paged when: the incident log (`metrics incidents`); who is on call: the rotation lookup."
+    )
+    return out
+
+
+def render_block(p: Pipeline, cfg: PipelineConfig, fms: dict[str, FailureMode], team: dict[str, Any]) -> str:
+    names = person_names(team)
+    mode = (
+        "investor: fail-closed. An ERROR check blocks publication of the failing partition; "
+        "failures page 24x7."
+        if p.is_investor
+        else "experiment: fail-open. Checks never block; failures notify the owner in business "
+        "hours (or page, if the failing asset is upstream of an investor asset)."
+    )
+    sla = [f"daily partition {describe_deadline(p.sla.daily)}"]
+    if p.sla.monthly:
+        sla.append(f"closed month {describe_deadline(p.sla.monthly)}")
+    own = [fm for fm in fms.values() if fm.runbook == p.id]
+    raw = sorted(
+        {c.asset.removeprefix("raw/") for fm in own for c in fm.checks if c.asset.startswith("raw/")}
+    )
+    lines = [
+        _BEGIN_LINE,
+        "",
+        "## At a glance",
+        "",
+        "| | |",
+        "| --- | --- |",
+        f"| Pipeline | `{p.id}`: {p.name} |",
+        f"| Purpose | {p.description} |",
+        f"| Audience | {mode} |",
+        f"| SLA | {'<br>'.join(sla)} |",
+        f"| Primary owner | {_person(p.owners.primary, names)}: first responder, design and changes |",
+        f"| Secondary owner | {_person(p.owners.secondary, names)}: reviewer, backup, incident commander |",
+        f"| Lookback | {p.lookback_days} days: late data inside it is restated by the normal daily run; "
+        + (
+            "older days change only by an approved backfill (run tag `approved_by`) |"
+            if p.is_investor
+            else "older days may be backfilled freely |"
+        ),
+        f"| Metric definitions | `{cfg.metric_definitions_version}` (shared/spec/metrics.md) |",
+        f"| Raw sources checked here | {', '.join(f'`raw.{s}`' for s in raw) or 'none (reads marts)'} |",
+        "",
+        "## Failure modes",
+        "",
+        "| Failure mode | Symptom | Asset | Check | Severity | On failure |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for fm in own:
+        for i, c in enumerate(fm.checks):
+            first = i == 0
+            lines.append(
+                f"| {f'[{fm.title}](#{fm.id})' if first else '〃'} | {fm.symptom if first else ''} "
+                f"| `{c.asset}` | `{c.name}` | {c.severity} | {_fail_effect(p, c.severity)} |"
+            )
+    related = _related(p, cfg, fms)
+    if related:
+        lines += [
+            "",
+            "Also relevant, documented in a sibling runbook: "
+            + "; ".join(f"[{fm.title}]({_rel_link(fm, p.id)})" for fm in related)
+            + ".",
+        ]
+    lines += ["", "## Escalation", "", *_escalation(p, team, _alerting(), names), "", END]
+    return "\n".join(lines)
+
+
+def render_index(cfg: PipelineConfig, fms: dict[str, FailureMode]) -> str:
+    lines = [
+        _BEGIN_LINE,
+        "",
+        "| Runbook | Pipeline | Audience | Failure modes |",
+        "| --- | --- | --- | --- |",
+    ]
+    for p in cfg.pipelines.values():
+        own = [fm for fm in fms.values() if fm.runbook == p.id]
+        modes = ", ".join(f"[{fm.id}]({p.id}.md#{fm.id})" for fm in own)
+        lines.append(f"| [{p.id}.md]({p.id}.md) | {p.name} | {p.audience.value} | {modes} |")
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def _skeleton(p: Pipeline, fms: Iterable[FailureMode]) -> str:
+    parts = [f"# Runbook: {p.name} (`{p.id}`)", "", BEGIN, END, "", "## Failure modes in detail", ""]
+    for fm in fms:
+        parts += [
+            f'<a id="{fm.id}"></a>',
+            "",
+            f"### {fm.title}",
+            "",
+            "TODO: meaning, check, diagnose, recover, escalate.",
+            "",
+        ]
+    return "\n".join(parts)
+
+
+def _splice(text: str, block: str, path: Path) -> str:
+    if len(_BLOCK.findall(text)) != 1:
+        raise ConfigError(f"{path}: expected exactly one '{BEGIN} ... {END}' block")
+    return _BLOCK.sub(lambda _: block, text, count=1)
+
+
+def expected_files(runbook_dir: Path | None = None) -> dict[Path, str]:
+    """Every generated file's path -> its full expected text (hand-written parts kept as they are)."""
+    rdir = runbook_dir or RUNBOOK_DIR
+    cfg, fms, team = load_pipeline_config(), load_failure_modes(), _team()
+    unknown = sorted({fm.runbook for fm in fms.values()} - set(cfg.pipelines))
+    if unknown:
+        raise ConfigError(
+            f"{CATALOGUE_PATH}: runbook(s) {unknown} are not pipeline ids in config/pipelines.yaml"
+        )
+    out: dict[Path, str] = {}
+    for p in cfg.pipelines.values():
+        path = rdir / f"{p.id}.md"
+        text = (
+            path.read_text()
+            if path.exists()
+            else _skeleton(p, [f for f in fms.values() if f.runbook == p.id])
+        )
+        out[path] = _splice(text, render_block(p, cfg, fms, team), path)
+    readme = rdir / "README.md"
+    text = readme.read_text() if readme.exists() else f"# Runbooks\n\n{BEGIN}\n{END}\n"
+    out[readme] = _splice(text, render_index(cfg, fms), readme)
+    return out
+
+
+def render_all(check: bool = False, runbook_dir: Path | None = None) -> list[Path]:
+    """Write every runbook whose generated block is stale; with check=True write nothing.
+
+    Returns the paths that were (or, with check=True, would be) changed.
+    """
+    stale = []
+    for path, text in expected_files(runbook_dir).items():
+        if not path.exists() or path.read_text() != text:
+            stale.append(path)
+            if not check:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text)
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Regenerate the config-derived blocks of runbooks/*.md")
+    ap.add_argument("--check", action="store_true", help="only report stale files; exit 1 if any")
+    args = ap.parse_args(argv)
+    changed = render_all(check=args.check)
+    verb = "stale" if args.check else "rewritten"
+    for path in changed:
+        print(f"{verb}: {path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path}")
+    if not changed:
+        print("runbooks up to date")
+    return 1 if (args.check and changed) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
