@@ -78,6 +78,15 @@ class Owners(BaseModel):
         return self
 
 
+class Headline(BaseModel):
+    """The numbers `metrics up` prints for a pipeline: the latest row of one table."""
+
+    model_config = ConfigDict(extra="forbid")
+    table: str
+    date_column: str
+    columns: list[str] = Field(min_length=1)
+
+
 class Pipeline(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
@@ -89,6 +98,7 @@ class Pipeline(BaseModel):
     sla: Sla
     lookback_days: int = Field(default=7, ge=0, le=60)
     runbook: str = ""  # filled from runbook_base_url when empty
+    headline: Headline | None = None
 
     @property
     def is_investor(self) -> bool:

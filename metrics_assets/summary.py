@@ -1,0 +1,65 @@
+"""The short per-pipeline summary printed after `metrics up`: partitions materialized, latest values."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import dagster as dg
+
+from metrics_assets.config import pipeline_config
+from metrics_assets.partitions import days_in, partition_key
+from resources.warehouse import Warehouse
+
+
+def pipeline_assets(defs: dg.Definitions, pipeline_id: str) -> list[dg.AssetKey]:
+    graph = defs.resolve_asset_graph()
+    return [k for k in graph.get_all_asset_keys() if graph.get(k).tags.get("pipeline") == pipeline_id]
+
+
+def materialized_days(instance: dg.DagsterInstance, keys: list[dg.AssetKey], start: date, end: date) -> int:
+    """Days of [start, end] for which EVERY asset of the pipeline is materialized."""
+    wanted = {partition_key(d) for d in days_in(start, end.fromordinal(end.toordinal() + 1))}
+    done = set(wanted)
+    for key in keys:
+        done &= set(instance.get_materialized_partitions(key))
+    return len(done)
+
+
+def latest_values(warehouse: Warehouse, pipeline_id: str) -> str:
+    headline = pipeline_config().get(pipeline_id).headline
+    if headline is None:
+        return ""
+    cols = ", ".join(headline.columns)
+    try:
+        df = warehouse.query_df(
+            f"select {headline.date_column} as d, {cols} from {headline.table} "
+            f"order by {headline.date_column} desc limit 1"
+        )
+    except Exception as exc:  # noqa: BLE001 - the summary reports, it never fails the run
+        return f"(no data: {str(exc).splitlines()[0]})"
+    if df.empty:
+        return "(no rows)"
+    row = df.iloc[0]
+    values = ", ".join(f"{c}={_fmt(row[c])}" for c in headline.columns)
+    return f"{row['d']}: {values}"
+
+
+def _fmt(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:,.4f}" if abs(v) < 10 else f"{v:,.2f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def print_summary(defs, instance, start: date, end: date, elapsed: float, run_ok: bool) -> None:
+    cfg = pipeline_config()
+    warehouse = Warehouse.from_env()
+    n_days = (end - start).days + 1
+    print()
+    print(f"Metrics platform: {start} .. {end} ({n_days} days) in {elapsed:,.0f} s -- run "
+          f"{'succeeded' if run_ok else 'FAILED (see the Dagster UI)'}")
+    print(f"{'pipeline':<16}{'audience':<12}{'days':>9}  latest values")
+    for pid, p in cfg.pipelines.items():
+        keys = pipeline_assets(defs, pid)
+        days = materialized_days(instance, keys, start, end)
+        print(f"{pid:<16}{p.audience.value:<12}{days:>4}/{n_days:<4}  {latest_values(warehouse, pid)}")
+    print()
