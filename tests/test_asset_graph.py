@@ -1,0 +1,82 @@
+"""Every fact and aggregate carries owners, a freshness policy, pipeline tags and a runbook link;
+a snapshot of all specs makes any silent drop show up as a diff (UPDATE_SNAPSHOTS=1 to accept)."""
+
+import json
+import os
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from metrics_assets.config import pipeline_config
+from metrics_assets.definitions import defs
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_specs.json"
+GRAPH = defs.resolve_asset_graph()
+
+
+def _pipeline_assets() -> list[dg.AssetKey]:
+    """Everything a pipeline produces: all assets except the raw landing layer and ops tables."""
+    return sorted(
+        (k for k in GRAPH.get_all_asset_keys() if GRAPH.get(k).group_name not in ("raw", "ops")),
+        key=lambda k: k.to_user_string(),
+    )
+
+
+def test_definitions_load():
+    dg.Definitions.validate_loadable(defs)
+    assert len(_pipeline_assets()) >= 25
+
+
+@pytest.mark.parametrize("key", _pipeline_assets(), ids=lambda k: k.to_user_string())
+def test_fact_and_aggregate_carry_owners_sla_pipeline_runbook(key: dg.AssetKey):
+    node = GRAPH.get(key)
+    pid = node.tags.get("pipeline")
+    assert pid in pipeline_config().pipelines, f"{key.to_user_string()} has no valid pipeline tag"
+    p = pipeline_config().get(pid)
+    assert list(node.owners) == [p.owners.primary, p.owners.secondary], f"{key.to_user_string()} owners"
+    assert node.tags.get("audience") == p.audience.value
+    assert node.group_name == pid
+    assert isinstance(node.freshness_policy, dg.FreshnessPolicy), f"{key.to_user_string()} has no freshness"
+    runbook = node.metadata.get("runbook")
+    runbook = getattr(runbook, "path", runbook)
+    assert runbook and str(runbook).startswith(p.runbook), f"{key.to_user_string()} runbook link {runbook!r}"
+    assert node.metadata.get("metric_definitions_version") == pipeline_config().metric_definitions_version
+
+
+def test_investor_tables_follow_the_investor_sla():
+    for key in _pipeline_assets():
+        node = GRAPH.get(key)
+        p = pipeline_config().get(node.tags["pipeline"])
+        policy = node.freshness_policy
+        deadlines = {p.sla.daily.deadline_cron} | ({p.sla.monthly.deadline_cron} if p.sla.monthly else set())
+        assert policy.deadline_cron in deadlines, key.to_user_string()
+
+
+def _spec_snapshot() -> dict:
+    out = {}
+    for key in sorted(GRAPH.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = GRAPH.get(key)
+        fp = node.freshness_policy
+        out[key.to_user_string()] = {
+            "group": node.group_name,
+            "owners": list(node.owners),
+            "tags": {k: v for k, v in sorted(node.tags.items()) if not k.startswith("dagster/kind")},
+            "kinds": sorted(node.kinds),
+            "freshness": None if fp is None else {
+                "deadline_cron": fp.deadline_cron,
+                "lower_bound_minutes": fp.lower_bound_delta.total_seconds() / 60,
+                "timezone": fp.timezone,
+            },
+            "checks": sorted(c.name for c in GRAPH.get_check_keys_for_assets([key])) if hasattr(
+                GRAPH, "get_check_keys_for_assets") else [],
+        }
+    return out
+
+
+def test_spec_snapshot():
+    current = _spec_snapshot()
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
+        SNAPSHOT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+    expected = json.loads(SNAPSHOT.read_text())
+    assert current == expected, "asset specs changed; review and re-run with UPDATE_SNAPSHOTS=1"
