@@ -1,0 +1,152 @@
+"""The failure-mode catalogue (checks/failure_modes.yaml): failure mode -> checks -> runbook link.
+
+One place says which check catches which runbook failure mode, on which asset, at which
+severity and where the on-call engineer reads about it; the Dagster checks, the CI runner, the
+publication gates and the coverage tests are all generated from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from metrics_assets.config import PIPELINE_IDS, ConfigError, pipeline_config
+from metrics_assets.sources import SOURCES
+
+CATALOGUE_PATH = Path(__file__).with_name("failure_modes.yaml")
+RAW_PREFIX = "raw/"
+
+
+class Severity(StrEnum):
+    ERROR = "ERROR"
+    WARN = "WARN"
+
+
+class _CheckEntry(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    asset: str = Field(pattern=r"^(raw/)?[a-z][a-z0-9_]*$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    severity: Severity
+
+
+class _FailureMode(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    runbook: str
+    title: str
+    symptom: str
+    validation: str
+    checks: list[_CheckEntry] = Field(min_length=1)
+
+
+class _Catalogue(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    failure_modes: dict[str, _FailureMode] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> _Catalogue:
+        seen: dict[tuple[str, str], str] = {}
+        for fm_id, fm in self.failure_modes.items():
+            if fm.runbook not in PIPELINE_IDS:
+                raise ValueError(f"failure mode {fm_id}: runbook {fm.runbook!r} is not one of {PIPELINE_IDS}")
+            for c in fm.checks:
+                key = (c.asset, c.name)
+                if key in seen:
+                    raise ValueError(f"check {c.asset}:{c.name} is listed under {seen[key]} and {fm_id}")
+                seen[key] = fm_id
+                if c.asset.startswith(RAW_PREFIX) and c.asset[len(RAW_PREFIX):] not in SOURCES:
+                    raise ValueError(f"failure mode {fm_id}: {c.asset} is not a raw source {sorted(SOURCES)}")
+        return self
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    """One asset check of the catalogue, with everything its metadata and gating need."""
+
+    failure_mode: str
+    asset: str  # "raw/orders" or a dbt model name
+    name: str
+    severity: Severity
+    pipeline: str  # the runbook's pipeline id
+    title: str
+    validation: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.asset}:{self.name}"
+
+    @property
+    def is_raw(self) -> bool:
+        return self.asset.startswith(RAW_PREFIX)
+
+    @property
+    def asset_path(self) -> list[str]:
+        """The Dagster asset key path: ["raw", table] for sources, [model] for dbt models."""
+        return self.asset.split("/")
+
+    @property
+    def runbook_link(self) -> str:
+        return pipeline_config().get(self.pipeline).runbook_link(self.failure_mode)
+
+    @property
+    def is_investor(self) -> bool:
+        return pipeline_config().get(self.pipeline).is_investor
+
+    @property
+    def blocking(self) -> bool:
+        """ERROR checks on investor marts block downstream; raw checks never do (the dbt op
+        also builds the fail-open experiment models) and experiment pipelines fail open."""
+        return self.severity is Severity.ERROR and not self.is_raw and self.is_investor
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    failure_modes: dict[str, _FailureMode]
+    checks: tuple[CheckDef, ...]
+
+    def by_failure_mode(self, fm_id: str) -> list[CheckDef]:
+        return [c for c in self.checks if c.failure_mode == fm_id]
+
+    def get(self, asset: str, name: str) -> CheckDef:
+        for c in self.checks:
+            if c.asset == asset and c.name == name:
+                return c
+        raise KeyError(f"no check {asset}:{name} in {CATALOGUE_PATH.name}")
+
+    def gates_for(self, pipeline: str, extra_assets: list[str] | None = None) -> list[CheckDef]:
+        """ERROR checks that must have passed for a day before `pipeline` may publish it."""
+        extra = set(extra_assets or [])
+        return [
+            c
+            for c in self.checks
+            if c.severity is Severity.ERROR and (c.pipeline == pipeline or c.asset in extra)
+        ]
+
+
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    path = path or CATALOGUE_PATH
+    try:
+        raw = yaml.safe_load(path.read_text())
+        cat = _Catalogue.model_validate(raw)
+    except FileNotFoundError:
+        raise ConfigError(f"failure-mode catalogue {path} does not exist") from None
+    except ValidationError as err:
+        lines = [f"{path}: invalid catalogue"]
+        lines += [f"  - {'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in err.errors()]
+        raise ConfigError("\n".join(lines)) from None
+    checks = tuple(
+        CheckDef(fm_id, c.asset, c.name, c.severity, fm.runbook, fm.title, fm.validation)
+        for fm_id, fm in cat.failure_modes.items()
+        for c in fm.checks
+    )
+    return Catalogue(cat.failure_modes, checks)
+
+
+@cache
+def catalogue() -> Catalogue:
+    """The validated catalogue, loaded once per process."""
+    return load_catalogue()

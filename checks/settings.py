@@ -1,0 +1,182 @@
+"""Typed thresholds of the runbook checks (config/checks.yaml).
+
+Checks read every number from here so a threshold is changed in one YAML file; a missing or
+out-of-range value is refused at load with a message naming the key.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from metrics_assets.config import load_model
+from metrics_assets.paths import config_dir
+
+Direction = Literal["both", "drop", "spike"]
+Pct = Field(gt=0, le=10)
+Share = Field(ge=0, le=1)
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Detector(_M):
+    history_days: int = Field(ge=14, le=400)
+    baseline_weeks: int = Field(ge=1, le=12)
+    min_history_days: int = Field(ge=7, le=120)
+
+
+class Deviation(_M):
+    floor_pct: float = Pct
+    direction: Direction = "both"
+
+
+class CostCoverage(_M):
+    min_coverage: float = Share
+    required_cost_types: list[str] = Field(min_length=1)
+    min_orders_per_region: int = Field(ge=1)
+
+
+class LateRefunds(_M):
+    max_late_share: float = Share
+    min_late_count: int = Field(ge=1)
+
+
+class Fx(_M):
+    base_currency: str
+
+
+class Reconciliation(_M):
+    tolerance_usd: float = Field(ge=0)
+
+
+class Timezone(_M):
+    max_negative_payment_lag_share: float = Share
+    max_median_payment_lag_minutes: float = Field(gt=0)
+    min_orders: int = Field(ge=1)
+
+
+class RunDuration(_M):
+    floor_pct: float = Pct
+    min_runs: int = Field(ge=2)
+    min_seconds: float = Field(ge=0)
+
+
+class FeedFreshness(_M):
+    min_orders_share_of_baseline: float = Share
+
+
+class Profit(_M):
+    orders_volume: Deviation
+    cost_coverage: CostCoverage
+    late_refunds: LateRefunds
+    fx: Fx
+    reconciliation: Reconciliation
+    timezone: Timezone
+    profit_deviation: Deviation
+    run_duration: RunDuration
+    feed_freshness: FeedFreshness
+
+
+class MarketingSpend(_M):
+    active_window_days: int = Field(ge=1, le=90)
+
+
+class ChurnLog(_M):
+    floor_pct: float = Pct
+    max_hours_since_last_closure: float = Field(gt=0)
+
+
+class NetGrowth(_M):
+    max_abs_share_of_active: float = Field(gt=0, le=10)
+    min_active_accounts: int = Field(ge=1)
+
+
+class BotSignups(_M):
+    floor_pp: float = Share
+    min_signups: int = Field(ge=1)
+
+
+class Growth(_M):
+    marketing_spend: MarketingSpend
+    churn_log: ChurnLog
+    net_growth: NetGrowth
+    new_users_deviation: Deviation
+    bot_signups: BotSignups
+
+
+class EventFreshness(_M):
+    max_lag_minutes: float = Field(gt=0)
+
+
+class DuplicateRate(_M):
+    floor_pp: float = Share
+    max_rate: float = Share
+
+
+class MaxShare(_M):
+    max_share: float = Share
+
+
+class BotShare(_M):
+    floor_pp: float = Share
+
+
+class EngagementValues(_M):
+    dau_mau_min: float = Share
+    dau_mau_max: float = Share
+
+
+class Engagement(_M):
+    event_freshness: EventFreshness
+    events_volume: Deviation
+    duplicate_rate: DuplicateRate
+    unknown_event_types: MaxShare
+    bot_share: BotShare
+    engagement_values: EngagementValues
+    session_length: Deviation
+    dau_deviation: Deviation
+
+
+class Srm(_M):
+    p_value: float = Field(gt=0, lt=1)
+    window_days: int = Field(ge=1, le=365)
+    min_assignments: int = Field(ge=1)
+
+
+class Experiments(_M):
+    srm: Srm
+
+
+class ClosedPeriod(_M):
+    approval_tag: str = Field(min_length=1)
+
+
+class Publication(_M):
+    schema_: str = Field(alias="schema", min_length=1)
+    extra_gate_assets: dict[str, list[str]] = Field(default_factory=dict)
+    closed_period: ClosedPeriod
+
+
+class CheckSettings(_M):
+    version: str
+    detector: Detector
+    profit: Profit
+    growth: Growth
+    engagement: Engagement
+    experiments: Experiments
+    publication: Publication
+
+
+def load_check_settings(path: Path | None = None) -> CheckSettings:
+    return load_model(CheckSettings, path or config_dir() / "checks.yaml")
+
+
+@cache
+def check_settings() -> CheckSettings:
+    """The validated check thresholds, loaded once per process."""
+    return load_check_settings()
