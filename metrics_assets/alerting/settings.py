@@ -1,0 +1,190 @@
+"""Load config/alerting.yaml (coverage, ladder timings, channels) and the escalation roles.
+
+All alerting numbers live in that file; a bad file is refused at load with the key named.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from metrics_assets.config import ConfigError, load_model, read_yaml
+from metrics_assets.paths import config_dir
+
+Level = Literal["primary_oncall", "backup_oncall", "incident_commander", "platform_lead"]
+RoleName = Literal["platform_lead", "engineering_manager", "finance_lead"]
+SEVERITIES = ("sev1", "sev2", "notice")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Window(_Strict):
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, v: str) -> str:
+        if not _HHMM.match(v):
+            raise ValueError(f"{v!r} is not HH:MM")
+        return v
+
+    @property
+    def start_time(self) -> time:
+        return time.fromisoformat(self.start)
+
+    @property
+    def end_time(self) -> time:
+        return time.fromisoformat(self.end)
+
+
+class Coverage(_Strict):
+    business_hours: Window
+
+
+class LadderStep(_Strict):
+    level: Level
+    after_minutes: float = Field(ge=0)
+
+    @property
+    def after(self) -> timedelta:
+        return timedelta(minutes=self.after_minutes)
+
+
+class BusinessStep(_Strict):
+    role: RoleName
+    after_minutes: float = Field(gt=0)
+
+    @property
+    def after(self) -> timedelta:
+        return timedelta(minutes=self.after_minutes)
+
+
+class SeverityPolicy(_Strict):
+    coverage: Literal["always", "business_hours"]
+    urgency: Literal["high", "low", "info"]
+    ladder: tuple[LadderStep, ...] = ()
+    business: tuple[BusinessStep, ...] = ()
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SeverityPolicy:
+        delays = [s.after_minutes for s in self.ladder]
+        if delays != sorted(delays):
+            raise ValueError(f"ladder delays must not decrease, got {delays}")
+        return self
+
+
+class SensorSettings(_Strict):
+    minimum_interval_seconds: dict[Literal["runs", "checks", "freshness", "escalation"], int]
+    initial_lookback_minutes: float = Field(default=60, ge=0)
+    check_history_page: int = Field(default=500, ge=1)
+
+
+class SlackSettings(_Strict):
+    base_url: str
+    token_env: str
+    default_channel: str
+    channel_by_pipeline: dict[str, str] = {}
+
+
+class PagerDutySettings(_Strict):
+    base_url: str
+    routing_key_env: dict[Literal["sev1", "sev2", "notice"], str]
+    handles_escalation: bool = True
+
+
+class EmailSettings(_Strict):
+    host: str
+    port: int = Field(ge=1, le=65535)
+    starttls: bool = False
+    timeout_seconds: float = Field(default=10, gt=0)
+    username_env: str | None = None
+    password_env: str | None = None
+    sender: str
+
+
+class ChannelSettings(_Strict):
+    enabled: tuple[Literal["outbox", "slack", "pagerduty", "email"], ...] = ("outbox",)
+    slack: SlackSettings | None = None
+    pagerduty: PagerDutySettings | None = None
+    email: EmailSettings | None = None
+
+    @model_validator(mode="after")
+    def _configured(self) -> ChannelSettings:
+        for name in self.enabled:
+            if name != "outbox" and getattr(self, name) is None:
+                raise ValueError(f"channel {name!r} is enabled but channels.{name} is not configured")
+        return self
+
+    @property
+    def pagerduty_escalates(self) -> bool:
+        return "pagerduty" in self.enabled and bool(self.pagerduty and self.pagerduty.handles_escalation)
+
+
+class AlertingSettings(_Strict):
+    timezone: str
+    coverage: Coverage
+    severities: dict[Literal["sev1", "sev2", "notice"], SeverityPolicy]
+    inform_primary_owner: bool = True
+    unmapped_asset_role: RoleName = "platform_lead"
+    sensors: SensorSettings
+    channels: ChannelSettings = ChannelSettings()
+
+    @model_validator(mode="after")
+    def _all_severities(self) -> AlertingSettings:
+        missing = sorted(set(SEVERITIES) - set(self.severities))
+        if missing:
+            raise ValueError(f"severities {missing} missing")
+        return self
+
+    def with_channels(self, **changes: object) -> AlertingSettings:
+        """A copy with channel settings changed (tests and the CLI point channels elsewhere)."""
+        return self.model_copy(update={"channels": self.channels.model_copy(update=changes)})
+
+
+class Roles(_Strict):
+    """The escalation roles of team.yaml, by e-mail."""
+
+    platform_lead: str
+    engineering_manager: str
+    finance_lead: str
+
+    def email(self, role: str) -> str:
+        return getattr(self, role)
+
+
+def load_alerting_settings(path: Path | None = None) -> AlertingSettings:
+    return load_model(AlertingSettings, path or config_dir() / "alerting.yaml")
+
+
+def load_roles(path: Path | None = None) -> Roles:
+    path = path or config_dir() / "team.yaml"
+    raw = read_yaml(path)
+    roles = (raw or {}).get("roles") if isinstance(raw, dict) else None
+    if not isinstance(roles, dict):
+        raise ConfigError(f"{path}: key 'roles' is missing")
+    emails = {}
+    for name in Roles.model_fields:
+        body = roles.get(name)
+        if not isinstance(body, dict) or not body.get("email"):
+            raise ConfigError(f"{path}: roles.{name}.email is missing")
+        emails[name] = str(body["email"]).lower()
+    return Roles(**emails)
+
+
+@cache
+def alerting_settings() -> AlertingSettings:
+    return load_alerting_settings()
+
+
+@cache
+def team_roles() -> Roles:
+    return load_roles()

@@ -1,0 +1,1 @@
+"""Local fakes for alerting tests: on-call roster, work calendar, Slack/PagerDuty HTTP, SMTP."""
