@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date
 from functools import cache
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -45,6 +46,7 @@ class World(BaseModel):
     launch_date: date
     seed: int
     scale_factor: float = Field(gt=0, le=50)
+    generator: dict[str, Any] = Field(default_factory=dict)  # validated by metrics_assets.generator.settings
 
 
 @cache

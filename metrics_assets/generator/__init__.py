@@ -1,0 +1,142 @@
+"""Seeded synthetic generator of the ten raw sources (metrics_assets/sources.py) into DuckDB.
+
+The rows of a partition day depend only on (seed, scale_factor, launch_date, day) and the
+generator config (config/world.yaml `generator:`, config/experiments.yaml), so re-generating a
+day is byte-identical and a range equals the union of its single days.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from functools import lru_cache
+
+import duckdb
+
+from metrics_assets.generator.settings import (
+    ExperimentsConfig,
+    GeneratorSettings,
+    experiments,
+    generator_settings,
+)
+from metrics_assets.generator.sql import insert_day
+from metrics_assets.generator.world import World
+from metrics_assets.rules import metric_rules
+from metrics_assets.sources import RAW_SCHEMA, SOURCES
+
+__all__ = ["ensure_raw_tables", "write_partitions", "generate_range", "make_world", "World"]
+
+
+def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create schema `raw` and the ten tables from the contract, if missing.
+
+    No NOT NULL or key constraints: the raw layer lands whatever arrives, and the source
+    contract checks (not the database) are what must catch bad rows.
+    """
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {RAW_SCHEMA}")
+    for s in SOURCES.values():
+        cols = ", ".join(f"{c.name} {c.type}" for c in s.columns)
+        con.execute(f"CREATE TABLE IF NOT EXISTS {s.table} ({cols})")
+
+
+@lru_cache(maxsize=8)
+def _cached_world(seed: int, scale_factor: float, launch_date: date) -> World:
+    return World(seed, scale_factor, launch_date, generator_settings(), metric_rules(), experiments())
+
+
+def make_world(
+    *,
+    scale_factor: float,
+    seed: int,
+    launch_date: date,
+    settings: GeneratorSettings | None = None,
+    experiments_config: ExperimentsConfig | None = None,
+) -> World:
+    """The world for these parameters (cached when it uses the config files' settings)."""
+    if settings is None and experiments_config is None:
+        return _cached_world(seed, float(scale_factor), launch_date)
+    return World(
+        seed,
+        scale_factor,
+        launch_date,
+        settings or generator_settings(),
+        metric_rules(),
+        experiments_config or experiments(),
+    )
+
+
+def write_partitions(
+    con: duckdb.DuckDBPyConnection,
+    source: str,
+    start: date,
+    end: date,
+    *,
+    scale_factor: float,
+    seed: int,
+    launch_date: date,
+    settings: GeneratorSettings | None = None,
+    experiments_config: ExperimentsConfig | None = None,
+) -> int:
+    """Replace rows of raw.<source> whose partition column's UTC day is in [start, end) with freshly
+    generated rows (one transaction: DELETE ... then INSERT); return rows written."""
+    if source not in SOURCES:
+        raise KeyError(f"unknown raw source {source!r}; known sources are {sorted(SOURCES)}")
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
+    world = make_world(
+        scale_factor=scale_factor,
+        seed=seed,
+        launch_date=launch_date,
+        settings=settings,
+        experiments_config=experiments_config,
+    )
+    src = SOURCES[source]
+    ensure_raw_tables(con)
+    col = src.partition_column
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(f"DELETE FROM {src.table} WHERE {col} >= ?::DATE AND {col} < ?::DATE", [start, end])
+        rows = 0
+        d = max(start, launch_date)
+        while d < end:
+            rows += insert_day(con, world, source, d)
+            d += timedelta(days=1)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return rows
+
+
+def generate_range(
+    db_path: str,
+    start: date,
+    end: date,
+    sf: float,
+    seed: int,
+    launch_date: date | None = None,
+    *,
+    quiet: bool = False,
+) -> dict[str, dict[str, float]]:
+    """Generate every source for [start, end) into the DuckDB file at db_path; print and return
+    rows, seconds and rows/second per source (used by the benchmark)."""
+    import time
+
+    from metrics_assets.rules import world as world_cfg
+
+    launch = launch_date or world_cfg().launch_date
+    out: dict[str, dict[str, float]] = {}
+    with duckdb.connect(str(db_path)) as con:
+        for name in SOURCES:
+            t0 = time.perf_counter()
+            rows = write_partitions(con, name, start, end, scale_factor=sf, seed=seed, launch_date=launch)
+            dt = time.perf_counter() - t0
+            out[name] = {
+                "rows": rows,
+                "seconds": round(dt, 3),
+                "rows_per_second": round(rows / dt if dt else 0),
+            }
+            if not quiet:
+                print(
+                    f"{name:24s} {rows:>10d} rows {dt:8.2f} s {out[name]['rows_per_second']:>12,.0f} rows/s"
+                )
+    return out
