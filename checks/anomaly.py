@@ -354,3 +354,24 @@ def detect_trailing_mean(series: Mapping[date, float], day: date, *, window_days
     return AnomalyResult(status="anomaly" if hit else "ok", flagged=hit, baseline=mean,
                          lower=mean - threshold * abs(mean), upper=mean + threshold * abs(mean),
                          deviation_pct=dev_pct, deviation_abs=dev_abs, reason=reason, **base)
+
+
+def score_for_check(series: Mapping[date, float], day: date, *, floor: float, direction: Direction,
+                    kind: str = "count", flagged: Collection[date] = frozenset(), settings: Any = None,
+                    params: AnomalyParams | None = None) -> dict[str, Any] | None:
+    """Adapter for checks/baseline.py: kind "count" -> log transform, "ratio" -> identity (absolute floor).
+
+    Returns None when the history is insufficient, else the result as a dict with `anomalous` and
+    `effect` (relative for counts, absolute for ratios). `settings` is accepted and ignored: the
+    detector's parameters are the `anomaly:` section of config/checks.yaml.
+    """
+    del settings
+    transform: Transform = "log" if kind == "count" else "identity"
+    res = detect(series, day, floor=floor, direction=direction, transform=transform, flagged=flagged,
+                 params=params)
+    if res.status == "insufficient_history":
+        return None
+    out = res.metadata()
+    out.update(anomalous=res.flagged,
+               effect=res.deviation_pct if transform == "log" else res.deviation_abs)
+    return out

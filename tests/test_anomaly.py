@@ -187,3 +187,15 @@ def test_metadata_is_plain(params):
     s = seasonal()
     md = detect(s, max(s), metric="volume", params=params).metadata()
     assert md["day"] == max(s).isoformat() and "baseline" in md and "z" in md
+
+
+def test_score_for_check_adapter(params):
+    from checks.anomaly import score_for_check
+
+    s = seasonal()
+    d = last(s, 0)
+    s[d] *= 0.6
+    out = score_for_check(s, d, floor=0.2, direction="both", kind="count", params=params)
+    assert out["anomalous"] and out["effect"] == pytest.approx(-0.4, abs=0.06) and out["z"] < -4
+    assert score_for_check(seasonal(days=10), START + timedelta(days=9), floor=0.2, direction="both",
+                           params=params) is None
