@@ -37,7 +37,6 @@ _BEGIN_LINE = (
     "Do not edit inside this block: run `python -m metrics_assets.runbooks`. -->"
 )
 _BLOCK = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
-CATALOGUE_PATH = PROJECT_ROOT / "checks" / "failure_modes.yaml"
 ANCHOR = re.compile(r'<a\s+id="([^"]+)"\s*>\s*</a>')
 
 
@@ -58,26 +57,22 @@ class FailureMode:
     checks: tuple[CheckRef, ...]
 
 
-def load_failure_modes(path: Path | None = None) -> dict[str, FailureMode]:
-    """The failure-mode catalogue; a malformed entry is refused naming its id and key."""
-    path = path or CATALOGUE_PATH
-    data = read_yaml(path)
-    if not isinstance(data, dict) or not isinstance(data.get("failure_modes"), dict):
-        raise ConfigError(f"{path}: expected a mapping under key 'failure_modes'")
-    out: dict[str, FailureMode] = {}
-    for fid, body in data["failure_modes"].items():
-        try:
-            checks = tuple(CheckRef(c["asset"], c["name"], c["severity"]) for c in body["checks"])
-            out[fid] = FailureMode(
-                fid, body["runbook"], body["title"], body["symptom"], body["validation"], checks
-            )
-        except (KeyError, TypeError) as exc:
-            raise ConfigError(f"{path}: failure_modes.{fid}: missing or malformed key {exc}") from None
-        if not checks:
-            raise ConfigError(
-                f"{path}: failure_modes.{fid}.checks is empty; every failure mode needs a check"
-            )
-    return out
+def load_failure_modes() -> dict[str, FailureMode]:
+    """The failure-mode catalogue, validated by checks.registry (the one loader of it)."""
+    from checks.registry import load_catalogue
+
+    cat = load_catalogue()
+    return {
+        fid: FailureMode(
+            fid,
+            fm.runbook,
+            fm.title,
+            fm.symptom,
+            fm.validation,
+            tuple(CheckRef(c.asset, c.name, c.severity.value) for c in fm.checks),
+        )
+        for fid, fm in cat.failure_modes.items()
+    }
 
 
 def _team(path: Path | None = None) -> dict[str, Any]:
@@ -302,11 +297,6 @@ def expected_files(runbook_dir: Path | None = None) -> dict[Path, str]:
     """Every generated file's path -> its full expected text (hand-written parts kept as they are)."""
     rdir = runbook_dir or RUNBOOK_DIR
     cfg, fms, team = load_pipeline_config(), load_failure_modes(), _team()
-    unknown = sorted({fm.runbook for fm in fms.values()} - set(cfg.pipelines))
-    if unknown:
-        raise ConfigError(
-            f"{CATALOGUE_PATH}: runbook(s) {unknown} are not pipeline ids in config/pipelines.yaml"
-        )
     out: dict[Path, str] = {}
     for p in cfg.pipelines.values():
         path = rdir / f"{p.id}.md"

@@ -1,0 +1,291 @@
+"""The runbooks agree with the check registry and config, and their SQL runs on the warehouse.
+
+A failure mode without an anchor, an anchor without a failure mode, a stale generated block or a
+validation query that no longer binds to the real tables all fail here, so the runbook an on-call
+engineer opens at 3am is never out of step with what the platform checks.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from checks.registry import catalogue
+from metrics_assets.config import ConfigError, pipeline_config
+from metrics_assets.paths import PROJECT_ROOT, RUNBOOK_DIR
+from metrics_assets.runbooks import ANCHOR, BEGIN, END, render_all
+from metrics_assets.sources import SOURCES
+
+# Session fixture of the lead's small generated warehouse (a DuckDB path, or an object with `.path`).
+# When it is defined (tests/conftest.py), the SQL blocks run strictly against it; until then they run
+# against empty contract-shaped raw tables and skip only blocks whose mart/ops tables are not built.
+WAREHOUSE_FIXTURE = "small_world"
+
+SQL_BLOCK = re.compile(r"```sql\n(.*?)```", re.DOTALL)
+LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
+CHECKS_KEY = re.compile(r"`checks\.yaml:\s*([a-z0-9_.]+)`")
+RUNBOOKS = sorted(RUNBOOK_DIR.glob("*.md"))
+PIPELINE_RUNBOOKS = [p for p in RUNBOOKS if p.name != "README.md"]
+
+
+def anchors(path: Path) -> list[str]:
+    return ANCHOR.findall(path.read_text())
+
+
+def slug(heading: str) -> str:
+    """GitHub's heading anchor: lower case, punctuation dropped, spaces to hyphens."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+def targets(path: Path) -> set[str]:
+    text = path.read_text()
+    heads = {slug(h) for h in re.findall(r"^#+\s+(.*)$", text, re.MULTILINE)}
+    return heads | set(ANCHOR.findall(text))
+
+
+# ---- (a) + (b): anchors and the check registry ------------------------------------------------
+
+
+def test_every_failure_mode_has_its_anchor_in_the_named_runbook():
+    missing = [
+        f"{fm_id} -> runbooks/{fm.runbook}.md"
+        for fm_id, fm in catalogue().failure_modes.items()
+        if fm_id not in anchors(RUNBOOK_DIR / f"{fm.runbook}.md")
+    ]
+    assert not missing, f"failure modes without an anchor in their runbook: {missing}"
+
+
+def test_every_check_runbook_link_resolves():
+    broken = []
+    for check in catalogue().checks:
+        file, _, anchor = check.runbook_link.partition("#")
+        path = PROJECT_ROOT / file
+        if not path.exists() or anchor not in anchors(path):
+            broken.append(f"{check.key} -> {check.runbook_link}")
+    assert catalogue().checks, "the registry has no checks"
+    assert not broken, f"check runbook links that do not resolve: {broken}"
+
+
+def test_no_orphan_or_duplicate_anchors():
+    known = catalogue().failure_modes
+    problems = []
+    for path in RUNBOOKS:
+        found = anchors(path)
+        for a in set(found):
+            if a not in known:
+                problems.append(f"{path.name}: anchor {a!r} is no failure mode in failure_modes.yaml")
+            elif known[a].runbook != path.stem:
+                problems.append(f"{path.name}: anchor {a!r} belongs in {known[a].runbook}.md")
+            if found.count(a) > 1:
+                problems.append(f"{path.name}: anchor {a!r} appears {found.count(a)} times")
+    assert not problems, "\n".join(problems)
+
+
+def test_each_failure_mode_section_says_what_it_means_and_how_to_recover():
+    """The hand-written section after each anchor carries the parts an on-call engineer needs."""
+    missing = []
+    for path in PIPELINE_RUNBOOKS:
+        text = path.read_text()
+        for m in ANCHOR.finditer(text):
+            nxt = ANCHOR.search(text, m.end())
+            section = text[m.end() : nxt.start() if nxt else len(text)]
+            head = re.search(r"^### .+$", section, re.MULTILINE)
+            if not head or section[: head.start()].strip():
+                missing.append(f"{path.name}#{m.group(1)}: anchor not directly before a ### heading")
+            for part in ("**Means**", "**Check**", "**Diagnose**", "**Recover**", "**Escalate**"):
+                if part not in section:
+                    missing.append(f"{path.name}#{m.group(1)}: no {part}")
+            if "```sql" not in section:
+                missing.append(f"{path.name}#{m.group(1)}: no diagnostic SQL")
+    assert not missing, "\n".join(missing)
+
+
+def test_every_pipeline_has_a_runbook_and_the_index_lists_it():
+    index = (RUNBOOK_DIR / "README.md").read_text()
+    for pid in pipeline_config().pipelines:
+        assert (RUNBOOK_DIR / f"{pid}.md").exists(), f"runbooks/{pid}.md is missing"
+        assert f"({pid}.md)" in index, f"runbooks/README.md does not link {pid}.md"
+
+
+def test_markdown_links_resolve():
+    broken = []
+    for path in RUNBOOKS:
+        for link in LINK.findall(path.read_text()):
+            if re.match(r"^[a-z]+://", link):
+                continue
+            file, _, anchor = link.partition("#")
+            dest = (path.parent / file).resolve() if file else path
+            if not dest.exists():
+                broken.append(f"{path.name}: {link} (no file {file})")
+            elif anchor and dest.suffix == ".md" and anchor not in targets(dest):
+                broken.append(f"{path.name}: {link} (no anchor or heading {anchor!r})")
+    assert not broken, "\n".join(broken)
+
+
+def test_threshold_references_name_real_config_keys():
+    """Runbooks cite thresholds as `checks.yaml: a.b.c` instead of retyping the number."""
+    cfg = yaml.safe_load((PROJECT_ROOT / "config" / "checks.yaml").read_text())
+    bad = []
+    for path in RUNBOOKS:
+        for ref in CHECKS_KEY.findall(path.read_text()):
+            node = cfg
+            for part in ref.split("."):
+                node = node.get(part) if isinstance(node, dict) else None
+            if node is None:
+                bad.append(f"{path.name}: config/checks.yaml has no key {ref}")
+    assert not bad, "\n".join(bad)
+
+
+# ---- (c): generated blocks are up to date ----------------------------------------------------
+
+
+def test_generated_blocks_are_up_to_date():
+    stale = render_all(check=True)
+    assert not stale, f"run `python -m metrics_assets.runbooks`; stale: {[str(p) for p in stale]}"
+
+
+def test_each_runbook_has_exactly_one_generated_block():
+    for path in RUNBOOKS:
+        text = path.read_text()
+        assert text.count(BEGIN) == 1 and text.count(END) == 1, f"{path.name}: needs one generated block"
+
+
+@pytest.fixture
+def runbook_copy(tmp_path: Path) -> Path:
+    dest = tmp_path / "runbooks"
+    shutil.copytree(RUNBOOK_DIR, dest)
+    return dest
+
+
+def test_config_change_makes_the_runbook_stale_and_rerender_keeps_hand_written_parts(
+    runbook_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    cfg_dir = tmp_path / "config"
+    shutil.copytree(PROJECT_ROOT / "config", cfg_dir)
+    pipes = yaml.safe_load((cfg_dir / "pipelines.yaml").read_text())
+    owners = pipes["pipelines"]["profit_agg"]["owners"]
+    owners["primary"], owners["secondary"] = owners["secondary"], owners["primary"]
+    (cfg_dir / "pipelines.yaml").write_text(yaml.safe_dump(pipes, sort_keys=False))
+    monkeypatch.setenv("METRICS_CONFIG_DIR", str(cfg_dir))
+
+    hand_before = (runbook_copy / "profit_agg.md").read_text().split(END)[1]
+    stale = render_all(check=True, runbook_dir=runbook_copy)
+    assert [p.name for p in stale] == ["profit_agg.md"]
+    render_all(runbook_dir=runbook_copy)
+    text = (runbook_copy / "profit_agg.md").read_text()
+    assert render_all(check=True, runbook_dir=runbook_copy) == []
+    assert text.split(END)[1] == hand_before, "hand-written part changed by re-rendering"
+    names = {p["email"]: p["name"] for p in yaml.safe_load((cfg_dir / "team.yaml").read_text())["people"]}
+    assert f"| Primary owner | {names[owners['primary']]}" in text
+
+
+def test_hand_edit_inside_the_block_is_reported_stale(runbook_copy: Path):
+    path = runbook_copy / "growth_agg.md"
+    path.write_text(path.read_text().replace("## At a glance", "## At a glance (edited)"))
+    assert render_all(check=True, runbook_dir=runbook_copy) == [path]
+
+
+def test_owner_missing_from_team_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, runbook_copy):
+    cfg_dir = tmp_path / "config"
+    shutil.copytree(PROJECT_ROOT / "config", cfg_dir)
+    team = yaml.safe_load((cfg_dir / "team.yaml").read_text())
+    gone = team["people"].pop(0)["email"]
+    (cfg_dir / "team.yaml").write_text(yaml.safe_dump(team, sort_keys=False))
+    monkeypatch.setenv("METRICS_CONFIG_DIR", str(cfg_dir))
+    with pytest.raises(ConfigError, match=re.escape(gone)):
+        render_all(check=True, runbook_dir=runbook_copy)
+
+
+# ---- (d): every sql block parses and runs on a warehouse -------------------------------------
+
+
+def sql_blocks() -> list[tuple[str, int, str]]:
+    return [
+        (path.name, i, sql)
+        for path in RUNBOOKS
+        for i, sql in enumerate(SQL_BLOCK.findall(path.read_text()), 1)
+    ]
+
+
+BLOCKS = sql_blocks()
+BLOCK_IDS = [f"{name}-sql{i}" for name, i, _ in BLOCKS]
+
+
+def test_runbooks_have_validation_queries():
+    for path in PIPELINE_RUNBOOKS:
+        assert "## Validation queries" in path.read_text(), f"{path.name}: no validation queries section"
+    assert len(BLOCKS) >= 20
+
+
+@pytest.mark.parametrize(("name", "idx", "sql"), BLOCKS, ids=BLOCK_IDS)
+def test_sql_block_parses(name: str, idx: int, sql: str):
+    statements = duckdb.extract_statements(sql)
+    assert len(statements) == 1, f"{name} sql block {idx}: expected one statement, got {len(statements)}"
+
+
+def known_tables() -> set[str]:
+    """Tables a runbook may name: dbt models, raw sources, and the ops tables the code writes."""
+    names = {p.stem for p in (PROJECT_ROOT / "dbt" / "models").rglob("*.sql")}
+    names |= {c.asset for c in catalogue().checks if not c.is_raw}
+    names |= set(SOURCES)
+    for folder in ("metrics_assets", "checks", "resources"):
+        for py in (PROJECT_ROOT / folder).rglob("*.py"):
+            names |= set(re.findall(r"\bops\.([a-z_][a-z0-9_]*)", py.read_text()))
+    return names
+
+
+def contract_warehouse(path: Path) -> Path:
+    """Empty raw tables shaped exactly like the source contract: raw-level SQL binds for real."""
+    con = duckdb.connect(str(path))
+    con.execute("create schema if not exists raw")
+    for s in SOURCES.values():
+        cols = ", ".join(f"{c.name} {c.type}" for c in s.columns)
+        con.execute(f"create table {s.table} ({cols})")
+    con.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def runbook_warehouse(request: pytest.FixtureRequest, tmp_path_factory) -> tuple[Path, bool]:
+    """(DuckDB path, strict): the lead's generated warehouse if provided, else the contract fallback."""
+    try:
+        world = request.getfixturevalue(WAREHOUSE_FIXTURE)
+    except pytest.FixtureLookupError:
+        return contract_warehouse(tmp_path_factory.mktemp("runbooks") / "contract.duckdb"), False
+    return Path(getattr(world, "path", world)), True
+
+
+MISSING_TABLE = re.compile(r'Table with name "?(?:\w+\.)?(\w+)"? does not exist')
+
+
+@pytest.mark.warehouse
+@pytest.mark.parametrize(("name", "idx", "sql"), BLOCKS, ids=BLOCK_IDS)
+def test_sql_block_runs_on_the_warehouse(name: str, idx: int, sql: str, runbook_warehouse):
+    path, strict = runbook_warehouse
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        con.execute(sql).fetchall()
+    except duckdb.CatalogException as exc:
+        table = MISSING_TABLE.search(str(exc))
+        if strict or not table:
+            raise
+        if table.group(1) not in known_tables():
+            pytest.fail(f"{name} sql block {idx}: {table.group(1)!r} is no dbt model, source or ops table")
+        pytest.skip(f"{name} sql block {idx}: table {table.group(1)} is not built in the contract-only "
+                    f"warehouse; set WAREHOUSE_FIXTURE to a generated-world fixture to run it")
+    finally:
+        con.close()
+
+
+def test_sql_check_catches_a_bad_column(tmp_path: Path):
+    """The runner is honest: a query naming a column the contract lacks fails to bind."""
+    con = duckdb.connect(str(contract_warehouse(tmp_path / "w.duckdb")))
+    with pytest.raises(duckdb.BinderException, match="order_total"):
+        con.execute("select order_total from raw.orders").fetchall()
+    con.close()
