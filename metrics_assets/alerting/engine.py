@@ -1,0 +1,275 @@
+"""The alert engine: failures -> incidents -> due pages -> channels, all stored in ops.*.
+
+Sensors feed it failures and recoveries; the escalation sensor calls `advance()`. It reads
+time only from its injected clock, and delivers exactly the pages that the pure planner
+says are due and the store says were not yet delivered, so ticks are idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from metrics_assets.alerting.clock import Clock
+from metrics_assets.alerting.coverage import URGENCY_ORDER, severity_for
+from metrics_assets.alerting.escalation import first_page_time, plan_pages
+from metrics_assets.alerting.model import (
+    Action,
+    Failure,
+    FailureKind,
+    Incident,
+    OnCallLookup,
+    PlannedPage,
+    Recovery,
+    Status,
+    WorkCalendar,
+    dedup_key,
+)
+from metrics_assets.alerting.settings import AlertingSettings, Roles
+from metrics_assets.config import PipelineConfig
+from resources.channels import Dispatcher, Message
+
+log = logging.getLogger(__name__)
+RecoveredProbe = Callable[[Incident], bool]
+
+
+@dataclass
+class TickReport:
+    opened: list[str] = field(default_factory=list)
+    attached: int = 0
+    resolved: list[str] = field(default_factory=list)
+    delivered: list[tuple[str, str, str, str]] = field(default_factory=list)  # (incident, action, level, to)
+
+    def merge(self, other: TickReport) -> TickReport:
+        self.opened += other.opened
+        self.attached += other.attached
+        self.resolved += other.resolved
+        self.delivered += other.delivered
+        return self
+
+
+class AlertEngine:
+    def __init__(
+        self,
+        store,
+        dispatcher: Dispatcher,
+        *,
+        lookup: OnCallLookup,
+        calendar: WorkCalendar,
+        settings: AlertingSettings,
+        roles: Roles,
+        pipelines: PipelineConfig,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.dispatcher = dispatcher
+        self.lookup = lookup
+        self.calendar = calendar
+        self.settings = settings
+        self.roles = roles
+        self.pipelines = pipelines
+        self.clock = clock
+
+    # -- intake ------------------------------------------------------------------------------
+    def report(self, failures: Iterable[Failure]) -> TickReport:
+        """Open or attach one incident per (pipeline, kind, partition); then deliver what is due."""
+        groups: dict[str, list[Failure]] = defaultdict(list)
+        for f in failures:
+            groups[f.dedup_key].append(f)
+        rep = TickReport()
+        touched: list[Incident] = []
+        with self.store.transaction():
+            for key, fs in groups.items():
+                fs.sort(key=lambda f: f.at)
+                inc = self.store.open_by_key(key)
+                if inc is None:
+                    inc = self._open(fs[0])
+                    rep.opened.append(inc.id)
+                    rest = fs[1:]
+                else:
+                    rest = fs
+                for f in rest:
+                    self._attach(inc, f)
+                    rep.attached += 1
+                self.store.update(inc)
+                touched.append(inc)
+        for inc in touched:
+            rep.delivered += self._deliver_due(inc)
+        return rep
+
+    def _open(self, f: Failure) -> Incident:
+        p = self.pipelines.get(f.pipeline)
+        sev = severity_for(f.kind, pipeline_is_investor=p.is_investor, feeds_investor=f.feeds_investor)
+        t0 = first_page_time(f.at, sev, self.settings, self.calendar)
+        inc = Incident(
+            id=self.store.next_id(), dedup_key=f.dedup_key, pipeline=f.pipeline, kind=f.kind,
+            partition=f.partition, severity=sev, status=Status.OPEN if t0 <= f.at else Status.DEFERRED,
+            opened_at=f.at, page_start=t0, primary_owner=p.owners.primary, secondary_owner=p.owners.secondary,
+            subjects=[f.subject], run_ids=[f.run_id] if f.run_id else [],
+            summary=f"{p.name}: {f.kind.value.replace('_', ' ')} on {f.subject}"
+            + (f" [{f.partition}]" if f.partition else ""),
+            last_seen_at=f.at,
+        )
+        self.store.insert(inc)
+        self.store.add_event(inc.id, f.at, "opened", detail=f"{sev}; {f.subject}: {f.detail}"[:2000])
+        if inc.status is Status.DEFERRED:
+            self.store.add_event(inc.id, f.at, "deferred", due_at=t0, detail="outside coverage window")
+        return inc
+
+    def _attach(self, inc: Incident, f: Failure) -> None:
+        inc.occurrences += 1
+        inc.last_seen_at = max(inc.last_seen_at or f.at, f.at)
+        if f.subject not in inc.subjects:
+            inc.subjects.append(f.subject)
+        if f.run_id and f.run_id not in inc.run_ids:
+            inc.run_ids.append(f.run_id)
+        p = self.pipelines.get(f.pipeline)
+        sev = severity_for(f.kind, pipeline_is_investor=p.is_investor, feeds_investor=f.feeds_investor)
+        if URGENCY_ORDER[sev] > URGENCY_ORDER[inc.severity]:
+            detail = f"{inc.severity} -> {sev}: {f.subject}"
+            self.store.add_event(inc.id, f.at, "severity_raised", detail=detail)
+            inc.severity = sev
+            inc.page_start = min(inc.page_start, first_page_time(f.at, sev, self.settings, self.calendar))
+            if inc.status is Status.DEFERRED and inc.page_start <= self.clock.now():
+                inc.status = Status.OPEN
+
+    def recover(self, recoveries: Iterable[Recovery]) -> TickReport:
+        """Remove healthy subjects; an incident with none left is resolved (no page if still deferred)."""
+        rep = TickReport()
+        by_key: dict[str, list[Recovery]] = defaultdict(list)
+        for r in recoveries:
+            by_key[dedup_key(r.pipeline, r.kind, r.partition)].append(r)
+        for key, rs in by_key.items():
+            inc = self.store.open_by_key(key)
+            if inc is None:
+                continue
+            for r in rs:
+                if r.subject in inc.subjects:
+                    inc.subjects.remove(r.subject)
+            if not inc.subjects:
+                self._resolve(inc, max(r.at for r in rs), "system", "recovered")
+                rep.resolved.append(inc.id)
+            else:
+                self.store.update(inc)
+        return rep
+
+    def resolve_runs(self, run_ids: set[str], at, reason: str) -> TickReport:
+        """A successful retry/re-execution resolves the run-failure incidents of its root run."""
+        rep = TickReport()
+        for inc in self.store.open_incidents():
+            if inc.kind is FailureKind.RUN_FAILURE and run_ids & set(inc.run_ids):
+                self._resolve(inc, at, "system", reason)
+                rep.resolved.append(inc.id)
+        return rep
+
+    # -- people ------------------------------------------------------------------------------
+    def ack(self, incident_id: str, by: str) -> Incident:
+        inc = self._get_open(incident_id)
+        now = self.clock.now()
+        if inc.acked_at is None:
+            inc.acked_at, inc.acked_by, inc.status = now, by, Status.ACKED
+            self.store.update(inc)
+            self.store.add_event(inc.id, now, "ack", recipient=by)
+            self._broadcast(inc, "acknowledge", f"acknowledged by {by}")
+        return inc
+
+    def resolve(self, incident_id: str, by: str, reason: str = "resolved by hand") -> Incident:
+        inc = self._get_open(incident_id)
+        self._resolve(inc, self.clock.now(), by, reason)
+        return inc
+
+    def _get_open(self, incident_id: str) -> Incident:
+        inc = self.store.get(incident_id)
+        if inc is None:
+            raise KeyError(f"no incident {incident_id!r}")
+        if inc.status is Status.RESOLVED:
+            raise ValueError(f"incident {incident_id} is already resolved ({inc.resolution})")
+        return inc
+
+    def _resolve(self, inc: Incident, at, by: str, reason: str) -> None:
+        was_deferred = inc.status is Status.DEFERRED and not self.store.delivered_keys(inc.id)
+        inc.status, inc.resolved_at, inc.resolved_by = Status.RESOLVED, at, by
+        inc.resolution = reason + (" before its coverage window opened; nobody paged" if was_deferred else "")
+        self.store.update(inc)
+        self.store.add_event(inc.id, at, "resolve", recipient=by, detail=inc.resolution)
+        if not was_deferred:
+            self._broadcast(inc, "resolve", f"resolved: {inc.resolution}")
+
+    # -- escalation --------------------------------------------------------------------------
+    def advance(self, recovered: RecoveredProbe | None = None) -> TickReport:
+        """Move every open incident along its ladder; re-check deferred ones as their window opens."""
+        rep = TickReport()
+        now = self.clock.now()
+        for inc in self.store.open_incidents():
+            if inc.status is Status.DEFERRED:
+                if inc.page_start > now:
+                    continue
+                if recovered is not None and recovered(inc):
+                    self._resolve(inc, now, "system", "recovered")
+                    rep.resolved.append(inc.id)
+                    continue
+                inc.status = Status.OPEN
+                self.store.update(inc)
+            rep.delivered += self._deliver_due(inc)
+        return rep
+
+    def plan(self, inc: Incident) -> list[PlannedPage]:
+        return plan_pages(
+            inc, lookup=self.lookup, settings=self.settings, roles=self.roles, calendar=self.calendar,
+            now=self.clock.now(), delegate_escalation=self.settings.channels.pagerduty_escalates,
+        )
+
+    def _deliver_due(self, inc: Incident) -> list[tuple[str, str, str, str]]:
+        if inc.status is Status.DEFERRED and inc.page_start > self.clock.now():
+            return []
+        sent = self.store.delivered_keys(inc.id)
+        out = []
+        for page in self.plan(inc):
+            if page.key in sent:
+                continue
+            self._deliver(inc, page)
+            sent.add(page.key)
+            out.append((inc.id, page.action.value, page.level, page.recipient))
+        return out
+
+    def _deliver(self, inc: Incident, page: PlannedPage) -> None:
+        now = self.clock.now()
+        p = self.pipelines.get(inc.pipeline)
+        role = " (you are the incident commander)" if page.level == "incident_commander" else ""
+        verb = {Action.PAGE: "PAGE", Action.NOTIFY: "FYI", Action.ROLE: "ROLE"}[page.action]
+        msg = Message(
+            incident_id=inc.id, pipeline=inc.pipeline, kind=inc.kind.value, severity=inc.severity,
+            urgency=self.settings.severities[inc.severity].urgency if page.action is Action.PAGE else "info",
+            event=page.action.value, level=page.level, recipient=page.recipient,
+            subject=f"{verb} {inc.id} {inc.summary}",
+            body=(
+                f"{inc.summary}{role}\nlevel: {page.level} ({page.reason})"
+                f"\nfailing: {', '.join(inc.subjects)}"
+                f"\nopened: {inc.opened_at.isoformat()}  occurrences: {inc.occurrences}"
+                f"\nrunbook: {p.runbook}\nack: metrics incidents ack {inc.id} --by <you>"
+            ),
+            at=now,
+        )
+        results = self.dispatcher.send(msg)
+        ok = [d.channel for d in results if d.ok]
+        self.store.add_event(
+            inc.id, now, page.action.value, level=page.level, recipient=page.recipient,
+            channel=",".join(ok) or None, due_at=page.at, detail=page.reason,
+        )
+        for d in results:
+            if not d.ok:
+                self.store.add_event(inc.id, now, "delivery_failed", level=page.level,
+                                     recipient=page.recipient, channel=d.channel, detail=d.error)
+
+    def _broadcast(self, inc: Incident, event: str, text: str) -> None:
+        now = self.clock.now()
+        msg = Message(
+            incident_id=inc.id, pipeline=inc.pipeline, kind=inc.kind.value, severity=inc.severity,
+            urgency="info", event=event, level=None, recipient=None,
+            subject=f"{event.upper()} {inc.id} {inc.summary}", body=text, at=now,
+        )
+        for d in self.dispatcher.send(msg):
+            if not d.ok:
+                self.store.add_event(inc.id, now, "delivery_failed", channel=d.channel, detail=d.error)

@@ -1,0 +1,25 @@
+"""Build an AlertEngine on a temporary DuckDB with the fake roster and calendar."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from metrics_assets.alerting.clock import FakeClock
+from metrics_assets.alerting.engine import AlertEngine
+from metrics_assets.alerting.settings import AlertingSettings, load_alerting_settings, load_roles
+from metrics_assets.config import pipeline_config
+from resources.channels import build_dispatcher
+from resources.incident_store import IncidentStore
+from tests.fakes.oncall import FakeCalendar, FakeLookup
+
+
+@contextmanager
+def engine_for_test(db: Path, clock: FakeClock, settings: AlertingSettings | None = None, env=None):
+    settings = settings or load_alerting_settings()
+    with IncidentStore.open(db) as store:
+        yield AlertEngine(
+            store, build_dispatcher(settings, store, env=env or {}), lookup=FakeLookup(),
+            calendar=FakeCalendar(), settings=settings, roles=load_roles(), pipelines=pipeline_config(),
+            clock=clock,
+        )
