@@ -1,0 +1,261 @@
+"""The team config (config/team.yaml): people, calendars, PTO, escalation roles and rotation settings.
+
+Validated once at load so that a typo (an unknown weekday, a PTO that ends before it starts, a critical
+holiday nobody spelled right) is refused with the key that is wrong, not discovered at 03:00.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from functools import cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from metrics_assets.config import ConfigError, load_model
+from metrics_assets.paths import config_dir
+
+WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+FAIRNESS_METRICS = (
+    "primary_weeks",
+    "backup_weeks",
+    "holiday_days_primary",
+    "holiday_days_backup",
+    "weekend_days",
+)
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+Weekday = Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+
+
+def _tz(v: str) -> str:
+    try:
+        ZoneInfo(v)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown IANA time zone {v!r}") from None
+    return v
+
+
+def _hhmm(v: str) -> str:
+    try:
+        time.fromisoformat(v)
+    except ValueError:
+        raise ValueError(f"{v!r} is not a HH:MM time") from None
+    return v
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HolidaySource(_Strict):
+    """Which `holidays` library calendar a person (or the company) follows."""
+
+    country: str = Field(min_length=2, max_length=3)
+    subdiv: str | None = None
+    categories: tuple[str, ...] = ("public",)
+
+
+class CompanyHoliday(_Strict):
+    date: date
+    name: str = Field(min_length=1)
+    critical: bool = False
+
+
+class HolidayPolicy(HolidaySource):
+    """The company calendar: the library's list plus additions minus removals (the company list wins)."""
+
+    library_version: str | None = None  # pinned `holidays` version; a mismatch is refused at load
+    additions: tuple[CompanyHoliday, ...] = ()
+    removals: tuple[date, ...] = ()
+    critical: tuple[str, ...] = ()  # holiday names on which Backup acts as Primary for the day
+
+    @model_validator(mode="after")
+    def _pinned(self) -> HolidayPolicy:
+        if self.library_version:
+            import holidays
+
+            if holidays.__version__ != self.library_version:
+                raise ValueError(
+                    f"library_version {self.library_version!r} pinned but holidays {holidays.__version__} is "
+                    "installed; lunar dates may have moved -- review and update the pin"
+                )
+        return self
+
+
+class Pto(_Strict):
+    start: date
+    end: date  # inclusive
+    reason: str = "PTO"
+
+    @model_validator(mode="after")
+    def _order(self) -> Pto:
+        if self.end < self.start:
+            raise ValueError(f"PTO end {self.end} is before its start {self.start}")
+        return self
+
+
+class Person(_Strict):
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
+    name: str
+    email: str
+    timezone: str = "Asia/Kolkata"
+    holidays: HolidaySource | None = None  # None: the company calendar
+    in_rotation: bool = True
+    pto: tuple[Pto, ...] = ()
+
+    _tzv = field_validator("timezone")(classmethod(lambda cls, v: _tz(v)))
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        if not _EMAIL.match(v):
+            raise ValueError(f"{v!r} is not an e-mail address")
+        return v.lower()
+
+
+class Role(_Strict):
+    name: str
+    email: str
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        if not _EMAIL.match(v):
+            raise ValueError(f"{v!r} is not an e-mail address")
+        return v.lower()
+
+
+class BusinessHours(_Strict):
+    days: tuple[Weekday, ...] = ("MON", "TUE", "WED", "THU", "FRI")
+    start: str = "09:00"
+    end: str = "19:00"
+
+    _hv = field_validator("start", "end")(classmethod(lambda cls, v: _hhmm(v)))
+
+    @model_validator(mode="after")
+    def _order(self) -> BusinessHours:
+        if time.fromisoformat(self.end) <= time.fromisoformat(self.start):
+            raise ValueError(f"business hours end {self.end} is not after start {self.start}")
+        return self
+
+
+class Handoff(_Strict):
+    weekday: Weekday = "MON"
+    time: str = "09:00"
+    meeting_minutes: int = Field(default=30, ge=0, le=240)
+
+    _hv = field_validator("time")(classmethod(lambda cls, v: _hhmm(v)))
+
+    @property
+    def weekday_index(self) -> int:
+        return WEEKDAYS.index(self.weekday)
+
+    @property
+    def at(self) -> time:
+        return time.fromisoformat(self.time)
+
+
+class Rotation(_Strict):
+    name: str = "metrics-weekly"
+    start: date  # the first block starts on this date at handoff.time
+    horizon_weeks: int = Field(default=52, ge=1, le=260)
+    handoff: Handoff = Handoff()
+    freeze_weeks: int = Field(default=2, ge=0, le=52)
+    max_consecutive_duty_weeks: int | None = Field(default=2, ge=1)  # None switches the rest rule off
+    fairness_order: tuple[str, ...] = FAIRNESS_METRICS
+    uid_domain: str = "metrics.example.com"
+    solver_seed: int = 0
+
+    @field_validator("fairness_order")
+    @classmethod
+    def _known(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [m for m in v if m not in FAIRNESS_METRICS]
+        if bad or len(set(v)) != len(v):
+            raise ValueError(f"fairness_order {list(v)} must be distinct names from {list(FAIRNESS_METRICS)}")
+        return v
+
+    @model_validator(mode="after")
+    def _start_on_handoff_day(self) -> Rotation:
+        if self.start.weekday() != self.handoff.weekday_index:
+            raise ValueError(
+                f"rotation.start {self.start} is a {WEEKDAYS[self.start.weekday()]}, "
+                f"but handoff.weekday is {self.handoff.weekday}"
+            )
+        return self
+
+
+class OwnershipPolicy(_Strict):
+    """Weights and limits of the spec's ownership rules (see ownership.py for what they mean)."""
+
+    primary_weight: float = Field(default=2.0, gt=0)
+    secondary_weight: float = Field(default=1.0, gt=0)
+    investor_multiplier: float = Field(default=1.5, ge=1)
+    max_pipelines_per_pair: int = Field(default=2, ge=1)
+
+    @property
+    def max_pipeline_weight(self) -> float:
+        """"One pipeline's weight": the most one person can carry from a single pipeline (investor primary)."""
+        return max(self.primary_weight, self.secondary_weight) * self.investor_multiplier
+
+
+class TeamConfig(_Strict):
+    timezone: str = "Asia/Kolkata"
+    people: tuple[Person, ...]
+    roles: dict[str, Role]
+    business_hours: BusinessHours = BusinessHours()
+    holidays: HolidayPolicy
+    rotation: Rotation
+    ownership: OwnershipPolicy = OwnershipPolicy()
+
+    _tzv = field_validator("timezone")(classmethod(lambda cls, v: _tz(v)))
+
+    @model_validator(mode="after")
+    def _people(self) -> TeamConfig:
+        for attr in ("id", "email"):
+            seen: set[str] = set()
+            for p in self.people:
+                key = getattr(p, attr)
+                if key in seen:
+                    raise ValueError(f"people: duplicate {attr} {key!r}")
+                seen.add(key)
+        if len(self.rotation_people) < 2:
+            raise ValueError("people: at least 2 people must be in_rotation (a Primary and a Backup)")
+        for role in ("platform_lead", "engineering_manager", "finance_lead"):
+            if role not in self.roles:
+                raise ValueError(f"roles.{role} is missing (needed by the escalation ladder)")
+        return self
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def rotation_people(self) -> tuple[Person, ...]:
+        return tuple(p for p in self.people if p.in_rotation)
+
+    def person(self, ref: str) -> Person:
+        """A person by id or e-mail (case-insensitive)."""
+        r = ref.strip().lower()
+        for p in self.people:
+            if r in (p.id.lower(), p.email):
+                return p
+        raise ConfigError(f"team.yaml: no person with id or e-mail {ref!r}; known: {[p.id for p in self.people]}")
+
+    def with_pto(self, person_ref: str, pto: Pto) -> TeamConfig:
+        """A copy with one more PTO entry (used by re-planning before team.yaml is edited)."""
+        who = self.person(person_ref)
+        people = tuple(p.model_copy(update={"pto": (*p.pto, pto)}) if p.id == who.id else p for p in self.people)
+        return self.model_copy(update={"people": people})
+
+
+def load_team_config(path: Path | None = None) -> TeamConfig:
+    return load_model(TeamConfig, path or config_dir() / "team.yaml")
+
+
+@cache
+def team_config() -> TeamConfig:
+    """The validated team config, loaded once per process."""
+    return load_team_config()
