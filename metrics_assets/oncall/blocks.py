@@ -100,5 +100,7 @@ def build_facts(team: TeamConfig, blocks: list[Block]) -> Facts:
             f.hol_normal[p.id, b.index] = len(hol) - f.hol_critical[p.id, b.index]
             for pto in p.pto:
                 if _pto_overlaps(pto, ZoneInfo(p.timezone), b):
-                    f.unavailable.setdefault((p.id, b.index), f"{p.id} on PTO {pto.start}..{pto.end} ({pto.reason})")
+                    f.unavailable.setdefault(
+                        (p.id, b.index), f"{p.id} on PTO {pto.start}..{pto.end} ({pto.reason})"
+                    )
     return f

@@ -18,7 +18,10 @@ def ownership_loads(pipeline_cfg: PipelineConfig, team: TeamConfig) -> dict[str,
     loads = {p.email: 0.0 for p in team.people}
     for pl in pipeline_cfg.pipelines.values():
         mult = pol.investor_multiplier if pl.is_investor else 1.0
-        for email, weight in ((pl.owners.primary, pol.primary_weight), (pl.owners.secondary, pol.secondary_weight)):
+        for email, weight in (
+            (pl.owners.primary, pol.primary_weight),
+            (pl.owners.secondary, pol.secondary_weight),
+        ):
             if email in loads:
                 loads[email] += weight * mult
     return loads
@@ -34,10 +37,14 @@ def ownership_violations(pipeline_cfg: PipelineConfig, team: TeamConfig) -> list
         o = pl.owners
         for role, email in (("primary", o.primary), ("secondary", o.secondary)):
             if email not in emails:
-                out.append(f"[owner-in-team] pipeline {pid}: {role} owner {email} is not a person in team.yaml")
+                out.append(
+                    f"[owner-in-team] pipeline {pid}: {role} owner {email} is not a person in team.yaml"
+                )
             owned[email].append(pid)
         if o.primary == o.secondary:
-            out.append(f"[primary-differs-from-secondary] pipeline {pid}: primary and secondary are both {o.primary}")
+            out.append(
+                f"[primary-differs-from-secondary] pipeline {pid}: primary and secondary are both {o.primary}"
+            )
 
     by_primary: dict[str, list[str]] = defaultdict(list)
     for pid, pl in pipes.items():
@@ -60,8 +67,9 @@ def ownership_violations(pipeline_cfg: PipelineConfig, team: TeamConfig) -> list
     lo = min(loads, key=lambda e: (loads[e], e))
     if loads[hi] - loads[lo] > limit + 1e-9:
         out.append(
-            f"[balanced-load] {emails[hi].id} carries {loads[hi]:g} (pipelines {', '.join(sorted(owned[hi]))}) "
-            f"and {emails[lo].id} carries {loads[lo]:g} (pipelines {', '.join(sorted(owned[lo])) or 'none'}): "
+            f"[balanced-load] {emails[hi].id} carries {loads[hi]:g} "
+            f"(pipelines {', '.join(sorted(owned[hi]))}) and {emails[lo].id} carries {loads[lo]:g} "
+            f"(pipelines {', '.join(sorted(owned[lo])) or 'none'}): "
             f"difference {loads[hi] - loads[lo]:g} exceeds one pipeline's weight {limit:g}"
         )
 

@@ -16,7 +16,7 @@ from importlib.metadata import version
 from metrics_assets.config import ConfigError
 from metrics_assets.oncall.blocks import Block, Facts, build_facts, default_window, make_blocks, year_window
 from metrics_assets.oncall.schedule import Schedule, Slot, day_overrides
-from metrics_assets.oncall.solver import B, P, ROLES, History, Plan, metric_values, solve_rotation
+from metrics_assets.oncall.solver import ROLES, B, History, P, Plan, metric_values, solve_rotation
 from metrics_assets.oncall.team import Pto, TeamConfig
 
 log = logging.getLogger(__name__)
@@ -66,7 +66,11 @@ def history_of(prev: Schedule | None, team: TeamConfig) -> History:
 
 
 def generate(
-    team: TeamConfig, *, year: int | None = None, start: date | None = None, weeks: int | None = None,
+    team: TeamConfig,
+    *,
+    year: int | None = None,
+    start: date | None = None,
+    weeks: int | None = None,
     previous: Schedule | None = None,
 ) -> Schedule:
     """A fresh, optimal schedule for ISO `year`, or `start`/`weeks`, or the config's rotation window."""
@@ -80,8 +84,11 @@ def generate(
     if previous is not None and previous.slots[-1].end != blocks[0].start:
         history = History()  # not adjacent: nothing to carry over
     res = solve_rotation(
-        facts, fairness_order=team.rotation.fairness_order, max_consecutive=team.rotation.max_consecutive_duty_weeks,
-        seed=team.rotation.solver_seed, history=history,
+        facts,
+        fairness_order=team.rotation.fairness_order,
+        max_consecutive=team.rotation.max_consecutive_duty_weeks,
+        seed=team.rotation.solver_seed,
+        history=history,
     )
     sched = _to_schedule(team, blocks, facts, res.plan)
     sched.meta = {
@@ -92,8 +99,14 @@ def generate(
     }
     sched.log.append({"kind": "generated", "stages": res.stages})
     for o in sched.overrides:
-        log.info("day override %s %s..%s: %s acts as primary (block %s)", o.holiday, o.start, o.end, o.primary,
-                 o.block)
+        log.info(
+            "day override %s %s..%s: %s acts as primary (block %s)",
+            o.holiday,
+            o.start,
+            o.end,
+            o.primary,
+            o.block,
+        )
     return sched
 
 
@@ -110,7 +123,10 @@ def _blocks_of(schedule: Schedule, team: TeamConfig) -> list[Block]:
 
 def _plan_of(schedule: Schedule, team: TeamConfig) -> Plan:
     ids = {p.email: p.id for p in team.people}
-    return {i: {P: ids.get(s.primary, s.primary), B: ids.get(s.backup, s.backup)} for i, s in enumerate(schedule.slots)}
+    return {
+        i: {P: ids.get(s.primary, s.primary), B: ids.get(s.backup, s.backup)}
+        for i, s in enumerate(schedule.slots)
+    }
 
 
 @dataclass(frozen=True)
@@ -124,7 +140,11 @@ class Change:
 
 
 def replan(
-    schedule: Schedule, team: TeamConfig, *, as_of: datetime, extra_pto: list[tuple[str, Pto]] = (),
+    schedule: Schedule,
+    team: TeamConfig,
+    *,
+    as_of: datetime,
+    extra_pto: list[tuple[str, Pto]] = (),
     reason: str = "PTO change",
 ) -> tuple[Schedule, list[Change]]:
     """Make a published schedule honour the team's (and `extra_pto`) PTO with the fewest changes.
@@ -149,8 +169,14 @@ def replan(
     pinned = {(w, r): published[w][r] for w in past for r in ROLES}
     caps = {n: _spread(metric_values(facts, published, n)) for n in team.rotation.fairness_order}
     res = solve_rotation(
-        facts, fairness_order=team.rotation.fairness_order, max_consecutive=team.rotation.max_consecutive_duty_weeks,
-        seed=team.rotation.solver_seed, history=History(), pinned=pinned, published=published, frozen=frozen,
+        facts,
+        fairness_order=team.rotation.fairness_order,
+        max_consecutive=team.rotation.max_consecutive_duty_weeks,
+        seed=team.rotation.solver_seed,
+        history=History(),
+        pinned=pinned,
+        published=published,
+        frozen=frozen,
         spread_caps=caps,
     )
     email = {p.id: p.email for p in team.people}
@@ -161,20 +187,40 @@ def replan(
             if before == after:
                 continue
             why = facts.unavailable.get((before, b.index)) or (
-                f"moved to keep the hard rules and fairness after: {reason}")
+                f"moved to keep the hard rules and fairness after: {reason}"
+            )
             changes.append(Change(b.id, r, email.get(before, before), email[after], why, b.index in frozen))
     new = _to_schedule(team, blocks, facts, res.plan)
     new.meta = {**schedule.meta, "inputs_sha256": _inputs_sha(team, blocks, facts)}
     new.log = [
         *schedule.log,
-        {"kind": "replan", "as_of": as_of.isoformat(), "reason": reason, "stages": res.stages,
-         "pto_added": [{"person": team.person(ref).email, "start": t.start.isoformat(), "end": t.end.isoformat(),
-                        "reason": t.reason} for ref, t in extra_pto],
-         "changes": [c.__dict__ for c in changes]},
+        {
+            "kind": "replan",
+            "as_of": as_of.isoformat(),
+            "reason": reason,
+            "stages": res.stages,
+            "pto_added": [
+                {
+                    "person": team.person(ref).email,
+                    "start": t.start.isoformat(),
+                    "end": t.end.isoformat(),
+                    "reason": t.reason,
+                }
+                for ref, t in extra_pto
+            ],
+            "changes": [c.__dict__ for c in changes],
+        },
     ]
     for c in changes:
-        log.info("replan %s %s: %s -> %s (%s)%s", c.block, c.role, c.before, c.after, c.why,
-                 " [inside freeze window: forced by coverage]" if c.in_freeze_window else "")
+        log.info(
+            "replan %s %s: %s -> %s (%s)%s",
+            c.block,
+            c.role,
+            c.before,
+            c.after,
+            c.why,
+            " [inside freeze window: forced by coverage]" if c.in_freeze_window else "",
+        )
     return new, changes
 
 

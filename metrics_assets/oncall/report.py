@@ -51,8 +51,15 @@ def fairness(schedule: Schedule, team: TeamConfig) -> Fairness:
         step = 2 if m == "weekend_days" and all(facts.weekend[w] == 2 for w in facts.weeks) else 1
         bounds[m] = step * (math.ceil(total / n / step) - total // n // step)
     cont = sum(plan[w][B] == plan[w - 1][P] for w in range(1, len(plan)))
-    return Fairness(list(facts.people), values, {m: max(v.values()) - min(v.values()) for m, v in values.items()},
-                    bounds, cont, max(len(plan) - 1, 0), check_hard_rules(schedule, team))
+    return Fairness(
+        list(facts.people),
+        values,
+        {m: max(v.values()) - min(v.values()) for m, v in values.items()},
+        bounds,
+        cont,
+        max(len(plan) - 1, 0),
+        check_hard_rules(schedule, team),
+    )
 
 
 def fairness_text(schedule: Schedule, team: TeamConfig) -> str:
@@ -60,16 +67,26 @@ def fairness_text(schedule: Schedule, team: TeamConfig) -> str:
     names = {p.id: p.name for p in team.people}
     w = max(len(names[p]) for p in f.people) + 6
     head = f"{'engineer':<{w}}" + "".join(f"{LABELS[m]:>14}" for m in FAIRNESS_METRICS)
-    lines = [f"On-call fairness, {schedule.rotation} {schedule.slots[0].id}..{schedule.slots[-1].id} "
-             f"({len(schedule.slots)} weeks)", head, "-" * len(head)]
+    lines = [
+        f"On-call fairness, {schedule.rotation} {schedule.slots[0].id}..{schedule.slots[-1].id} "
+        f"({len(schedule.slots)} weeks)",
+        head,
+        "-" * len(head),
+    ]
     for p in f.people:
-        lines.append(f"{names[p] + ' (' + p + ')':<{w}}" + "".join(f"{f.values[m][p]:>14}" for m in FAIRNESS_METRICS))
+        lines.append(
+            f"{names[p] + ' (' + p + ')':<{w}}" + "".join(f"{f.values[m][p]:>14}" for m in FAIRNESS_METRICS)
+        )
     lines.append("-" * len(head))
     lines.append(f"{'spread (max-min)':<{w}}" + "".join(f"{f.spreads[m]:>14}" for m in FAIRNESS_METRICS))
-    lines.append(f"{'best possible':<{w}}" + "".join(
-        f"{'' if f.lower_bounds[m] is None else f.lower_bounds[m]:>14}" for m in FAIRNESS_METRICS))
-    lines.append(f"continuity (backup = last week's primary): {f.continuity}/{f.continuity_weeks} weeks "
-                 f"({f.continuity_pct:.0f}%)")
+    lines.append(
+        f"{'best possible':<{w}}"
+        + "".join(f"{'' if f.lower_bounds[m] is None else f.lower_bounds[m]:>14}" for m in FAIRNESS_METRICS)
+    )
+    lines.append(
+        f"continuity (backup = last week's primary): {f.continuity}/{f.continuity_weeks} weeks "
+        f"({f.continuity_pct:.0f}%)"
+    )
     lines.append(f"holiday day overrides (backup acts as primary): {len(schedule.overrides)} segment(s)")
     lines.append("hard rules: " + ("all hold" if not f.violations else f"{len(f.violations)} VIOLATION(S)"))
     lines += [f"  - {v}" for v in f.violations]
@@ -84,12 +101,17 @@ def table_text(schedule: Schedule, team: TeamConfig) -> str:
     for o in schedule.overrides:
         by_block.setdefault(o.block, []).append(
             f"{o.start.astimezone(tz):%a %d %b %H:%M}-{o.end.astimezone(tz):%a %H:%M} {o.holiday}: "
-            f"{schedule.pid(o.primary)} acts as primary")
-    lines = [f"{'week':<9} {'from (' + schedule.timezone + ')':<20} {'to':<20} {'primary':<8} {'backup':<8} notes"]
+            f"{schedule.pid(o.primary)} acts as primary"
+        )
+    lines = [
+        f"{'week':<9} {'from (' + schedule.timezone + ')':<20} {'to':<20} {'primary':<8} {'backup':<8} notes"
+    ]
     for s in schedule.slots:
         start, end = s.start.astimezone(tz), s.end.astimezone(tz)
         days = [k for k in hol if start.date().isoformat() <= k < end.date().isoformat()]
         notes = [f"{k[5:]} {hol[k]}" for k in days] + by_block.get(s.id, [])
-        lines.append(f"{s.id:<9} {start:%a %Y-%m-%d %H:%M} {end:%a %Y-%m-%d %H:%M} "
-                     f"{schedule.pid(s.primary):<8} {schedule.pid(s.backup):<8} {'; '.join(notes)}")
+        lines.append(
+            f"{s.id:<9} {start:%a %Y-%m-%d %H:%M} {end:%a %Y-%m-%d %H:%M} "
+            f"{schedule.pid(s.primary):<8} {schedule.pid(s.backup):<8} {'; '.join(notes)}"
+        )
     return "\n".join(lines)

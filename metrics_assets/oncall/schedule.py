@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from metrics_assets.config import ConfigError
 from metrics_assets.paths import config_dir
@@ -93,27 +94,59 @@ class Schedule:
         }
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), indent=1, ensure_ascii=False, sort_keys=False) + "\n"
+        """Pretty JSON with one slot / override / log entry per line, so re-plans diff line by line."""
+        parts = []
+        for k, v in self.to_dict().items():
+            if isinstance(v, list) and v:
+                items = ",\n".join("  " + json.dumps(x, ensure_ascii=False) for x in v)
+                parts.append(f" {json.dumps(k)}: [\n{items}\n ]")
+            else:
+                parts.append(f" {json.dumps(k)}: {json.dumps(v, ensure_ascii=False)}")
+        return "{\n" + ",\n".join(parts) + "\n}\n"
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "<dict>") -> Schedule:
         try:
             if d.get("format") != FORMAT:
                 raise ValueError(f"format {d.get('format')!r} is not {FORMAT}")
-            dt = datetime.fromisoformat
-            slots = [Slot(s["id"], dt(s["start"]), dt(s["end"]), s["primary"], s["backup"]) for s in d["slots"]]
+            tz = ZoneInfo(d["timezone"])
+
+            def dt(v: str) -> datetime:
+                return datetime.fromisoformat(v).astimezone(tz)
+
+            slots = [
+                Slot(s["id"], dt(s["start"]), dt(s["end"]), s["primary"], s["backup"]) for s in d["slots"]
+            ]
             ovs = [
-                DayOverride(date.fromisoformat(o["date"]), o["holiday"], o["block"], dt(o["start"]), dt(o["end"]),
-                            o["primary"], o["backup"])
+                DayOverride(
+                    date.fromisoformat(o["date"]),
+                    o["holiday"],
+                    o["block"],
+                    dt(o["start"]),
+                    dt(o["end"]),
+                    o["primary"],
+                    o["backup"],
+                )
                 for o in d.get("overrides", [])
             ]
-            sched = cls(d["rotation"], d["timezone"], d["people"], slots, ovs, d.get("holidays", {}),
-                        d.get("pto", []), d.get("log", []), d.get("meta", {}))
+            sched = cls(
+                d["rotation"],
+                d["timezone"],
+                d["people"],
+                slots,
+                ovs,
+                d.get("holidays", {}),
+                d.get("pto", []),
+                d.get("log", []),
+                d.get("meta", {}),
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{source}: not a valid on-call schedule: {exc!r}") from None
         for a, b in zip(slots, slots[1:], strict=False):
             if a.end != b.start:
-                raise ConfigError(f"{source}: gap or overlap between {a.id} (ends {a.end}) and {b.id} ({b.start})")
+                raise ConfigError(
+                    f"{source}: gap or overlap between {a.id} (ends {a.end}) and {b.id} ({b.start})"
+                )
         return sched
 
     def save(self, path: Path) -> Path:

@@ -63,20 +63,34 @@ class _Model:
             if history.primary == e and len(W):
                 self._rest(x[e, 0, P] == 0, "no back-to-back primary", e, [-1, 0], soft_rest)
             for w in W[:-1]:
-                self._rest(x[e, w, P] + x[e, w + 1, P] <= 1, "no back-to-back primary", e, [w, w + 1], soft_rest)
+                self._rest(
+                    x[e, w, P] + x[e, w + 1, P] <= 1, "no back-to-back primary", e, [w, w + 1], soft_rest
+                )
             if max_consec:
                 duty = [x[e, w, P] + x[e, w, B] for w in W]
                 prev = int(e in (history.primary, history.backup))
                 if prev and len(W) >= max_consec:
-                    self._rest(sum(duty[:max_consec]) + prev <= max_consec, "max consecutive duty weeks", e,
-                               [-1, *range(max_consec)], soft_rest)
+                    self._rest(
+                        sum(duty[:max_consec]) + prev <= max_consec,
+                        "max consecutive duty weeks",
+                        e,
+                        [-1, *range(max_consec)],
+                        soft_rest,
+                    )
                 for w in range(len(W) - max_consec):
                     win = list(range(w, w + max_consec + 1))
-                    self._rest(sum(duty[v] for v in win) <= max_consec, "max consecutive duty weeks", e, win,
-                               soft_rest)
+                    self._rest(
+                        sum(duty[v] for v in win) <= max_consec,
+                        "max consecutive duty weeks",
+                        e,
+                        win,
+                        soft_rest,
+                    )
         self.history = history
 
-    def _rest(self, ct: cp_model.BoundedLinearExpression, rule: str, person: str, weeks: list[int], soft: bool):
+    def _rest(
+        self, ct: cp_model.BoundedLinearExpression, rule: str, person: str, weeks: list[int], soft: bool
+    ):
         if not soft:
             self.m.Add(ct)
             return
@@ -120,8 +134,11 @@ class _Model:
             return len(W)
         if name == "weekend_days":
             return 2 * sum(f.weekend[w] for w in W)
-        same = all(f.hol_normal[e, w] == f.hol_normal[E[0], w] and f.hol_critical[e, w] == f.hol_critical[E[0], w]
-                   for e in E for w in W)
+        same = all(
+            f.hol_normal[e, w] == f.hol_normal[E[0], w] and f.hol_critical[e, w] == f.hol_critical[E[0], w]
+            for e in E
+            for w in W
+        )
         return sum(f.hol_normal[E[0], w] + f.hol_critical[E[0], w] for w in W) if same else None
 
     def continuity(self) -> cp_model.LinearExpr:
@@ -143,7 +160,9 @@ class _Model:
         return sum(terms)
 
     # --- solving ------------------------------------------------------------------------------------------
-    def solve(self, objective: cp_model.LinearExpr | None, maximize: bool, seed: int) -> tuple[int, cp_model.CpSolver]:
+    def solve(
+        self, objective: cp_model.LinearExpr | None, maximize: bool, seed: int
+    ) -> tuple[int, cp_model.CpSolver]:
         if objective is not None:
             (self.m.Maximize if maximize else self.m.Minimize)(objective)
         s = cp_model.CpSolver()
@@ -154,7 +173,7 @@ class _Model:
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             return status, s
         self.m.ClearHints()
-        for k, v in self.x.items():
+        for _k, v in self.x.items():
             self.m.AddHint(v, s.BooleanValue(v))
         return status, s
 
@@ -177,8 +196,10 @@ def _coverage_check(facts: Facts) -> None:
             away = [facts.unavailable[e, w] for e in facts.people if (e, w) in facts.unavailable]
             raise RotationInfeasible(
                 "coverage",
-                [f"week {facts.blocks[w].id} ({facts.blocks[w].start:%Y-%m-%d}) has {len(free)} available "
-                 f"person(s) {free} but needs a Primary and a distinct Backup: " + ", ".join(away)],
+                [
+                    f"week {facts.blocks[w].id} ({facts.blocks[w].start:%Y-%m-%d}) has {len(free)} available "
+                    f"person(s) {free} but needs a Primary and a distinct Backup: " + ", ".join(away)
+                ],
             )
 
 
@@ -193,9 +214,13 @@ def _diagnose(facts: Facts, history: History, max_consec: int | None, seed: int)
     for r, person, weeks in broken:
         if r != rule:
             continue
-        away = sorted({facts.unavailable[e, w] for e in facts.people for w in weeks if (e, w) in facts.unavailable})
+        away = sorted(
+            {facts.unavailable[e, w] for e in facts.people for w in weeks if (e, w) in facts.unavailable}
+        )
         span = ", ".join(_week_label(facts, w) for w in weeks)
-        details.append(f"{person} would break '{r}' in {span}" + (f" (because {'; '.join(away)})" if away else ""))
+        details.append(
+            f"{person} would break '{r}' in {span}" + (f" (because {'; '.join(away)})" if away else "")
+        )
     return RotationInfeasible(rule, details)
 
 

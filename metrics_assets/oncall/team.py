@@ -197,7 +197,7 @@ class OwnershipPolicy(_Strict):
 
     @property
     def max_pipeline_weight(self) -> float:
-        """"One pipeline's weight": the most one person can carry from a single pipeline (investor primary)."""
+        """'One pipeline's weight': the most one person carries from one pipeline (investor primary)."""
         return max(self.primary_weight, self.secondary_weight) * self.investor_multiplier
 
 
@@ -242,12 +242,16 @@ class TeamConfig(_Strict):
         for p in self.people:
             if r in (p.id.lower(), p.email):
                 return p
-        raise ConfigError(f"team.yaml: no person with id or e-mail {ref!r}; known: {[p.id for p in self.people]}")
+        raise ConfigError(
+            f"team.yaml: no person with id or e-mail {ref!r}; known: {[p.id for p in self.people]}"
+        )
 
     def with_pto(self, person_ref: str, pto: Pto) -> TeamConfig:
         """A copy with one more PTO entry (used by re-planning before team.yaml is edited)."""
         who = self.person(person_ref)
-        people = tuple(p.model_copy(update={"pto": (*p.pto, pto)}) if p.id == who.id else p for p in self.people)
+        people = tuple(
+            p.model_copy(update={"pto": (*p.pto, pto)}) if p.id == who.id else p for p in self.people
+        )
         return self.model_copy(update={"people": people})
 
 
