@@ -1,0 +1,119 @@
+{#- The date window a run recomputes and replaces.
+
+    Dagster runs `dbt build` once for [min_date, max_date) (end exclusive). A model recomputes
+    [min_date - pad, max_date) where pad = max(lookback_days[pipeline], window_min_days): the
+    pipeline's lookback restates late refunds and late churn, window_min_days covers definitions
+    that look forward (a session crossing midnight; window_min_hours_var names a var in hours, such
+    as the activation window), and
+    window_extra_days widens further (retention cohorts whose D30 day falls in the window).
+    window_period 'month' / 'quarter' widens the start to the period that contains it.
+    The pipeline is the model's `meta.pipeline`; the same function drives the model's SQL, its
+    window_replace incremental strategy and its window-restricted tests, so they always agree. -#}
+{% macro metrics_window(cfg) -%}
+    {%- set meta = cfg.get('meta') or {} -%}
+    {%- set pipeline = cfg.get('window_pipeline') or meta.get('pipeline') -%}
+    {%- set min_date = metrics_var('min_date') -%}
+    {%- set max_date = metrics_var('max_date') -%}
+    {%- if not execute or not min_date or not max_date -%}
+        {{ return({'start': '1970-01-01', 'end': '1970-01-02', 'pipeline': pipeline}) }}
+    {%- endif -%}
+    {%- set lookbacks = metrics_var('lookback_days', {}) -%}
+    {%- if pipeline not in lookbacks -%}
+        {{ exceptions.raise_compiler_error("model " ~ (model.name if model is defined else '?') ~ ": meta.pipeline '" ~ pipeline
+            ~ "' has no entry in var lookback_days " ~ (lookbacks | list)) }}
+    {%- endif -%}
+    {%- set min_days = cfg.get('window_min_days') or 0 -%}
+    {%- if cfg.get('window_min_hours_var') -%}
+        {%- set min_days = [min_days, ((metrics_var(cfg.get('window_min_hours_var')) | int) + 23) // 24] | max -%}
+    {%- endif -%}
+    {%- set pad = [lookbacks[pipeline] | int, min_days] | max + (cfg.get('window_extra_days') or 0) -%}
+    {%- set d = modules.datetime -%}
+    {%- set start = d.date.fromisoformat(min_date) - d.timedelta(days=pad) -%}
+    {%- set period = cfg.get('window_period') or 'day' -%}
+    {%- if period == 'month' -%}
+        {%- set start = start.replace(day=1) -%}
+    {%- elif period == 'quarter' -%}
+        {%- set start = start.replace(month=((start.month - 1) // 3) * 3 + 1, day=1) -%}
+    {%- endif -%}
+    {{ return({'start': start.isoformat(), 'end': max_date, 'pipeline': pipeline}) }}
+{%- endmacro %}
+
+{#- The current model's window, as SQL date literals. -#}
+{% macro window_start() -%}{{ metrics_date(metrics_window(config)['start']) }}{%- endmacro %}
+{% macro window_end() -%}{{ metrics_date(metrics_window(config)['end']) }}{%- endmacro %}
+
+{#- `column` lies in the current model's window; works for DATE and TIMESTAMP columns. -#}
+{% macro in_window(column, days_before=0, days_after=0, cfg=none) -%}
+    {%- set w = metrics_window(cfg if cfg is not none else config) -%}
+    {%- set d = modules.datetime -%}
+    {%- set lo = d.date.fromisoformat(w['start']) - d.timedelta(days=days_before) -%}
+    {%- set hi = d.date.fromisoformat(w['end']) + d.timedelta(days=days_after) -%}
+    {{ column }} >= {{ metrics_date(lo.isoformat()) }} and {{ column }} < {{ metrics_date(hi.isoformat()) }}
+{%- endmacro %}
+
+{#- Same, but as timestamp literals: lets the database prune a timestamp column's row groups.
+    days_after=none leaves the window open at the end (child rows that land after their order). -#}
+{% macro ts_in_window(column, days_before=0, days_after=0) -%}
+    {%- set w = metrics_window(config) -%}
+    {%- set d = modules.datetime -%}
+    {%- set lo = d.date.fromisoformat(w['start']) - d.timedelta(days=days_before) -%}
+    {{ column }} >= {{ metrics_ts(lo.isoformat()) }}
+    {%- if days_after is not none %}
+    {%- set hi = d.date.fromisoformat(w['end']) + d.timedelta(days=days_after) %} and {{ column }} < {{ metrics_ts(hi.isoformat()) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- One row per day of [start, end) (ISO strings), as a literal table: portable and tiny. -#}
+{% macro date_spine(start, end, column='day') -%}
+    {%- set d = modules.datetime -%}
+    {%- set lo = d.date.fromisoformat(start) -%}
+    {%- set n = (d.date.fromisoformat(end) - lo).days -%}
+    {%- for i in range([n, 0] | max) %}
+    select {{ metrics_date((lo + d.timedelta(days=i)).isoformat()) }} as {{ column }}{{ " union all" if not loop.last }}
+    {%- else %}
+    select {{ metrics_date('1970-01-01') }} as {{ column }} where 1 = 0
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The window_replace incremental strategy: delete the model's window, insert the recomputed rows.
+    Rerunning a window therefore gives identical tables, and a day without rows is cleared. -#}
+{% macro get_incremental_window_replace_sql(arg_dict) -%}
+    {%- set column = (config.get('meta') or {}).get('grain_date') -%}
+    {%- if not column -%}
+        {{ exceptions.raise_compiler_error("model " ~ model.name ~ ": incremental_strategy window_replace needs config meta.grain_date") }}
+    {%- endif -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set cols = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
+    delete from {{ target }} where {{ in_window(column) }};
+    insert into {{ target }} ({{ cols }})
+    select {{ cols }} from {{ arg_dict['temp_relation'] }}
+{%- endmacro %}
+
+{#- Tests on date-partitioned tables check only the run's window. dbt_project.yml gives every test
+    `where: "__window__"`: the window of the tested model (read from the graph, so test and model
+    always agree) on its meta.grain_date (or config window_column); a model without one is tested
+    whole. `__window__(column)` names the column explicitly. -#}
+{% macro get_where_subquery(relation) -%}
+    {%- set where = config.get('where') -%}
+    {%- if where and '__window__' in where -%}
+        {%- set m = modules.re.search('__window__(\\((\\w+)\\))?', where) -%}
+        {%- set predicate = '1 = 1' -%}
+        {%- if execute -%}
+            {%- set ns = namespace(node=none) -%}
+            {%- if model.attached_node and model.attached_node in graph.nodes -%}
+                {%- set ns.node = graph.nodes[model.attached_node] -%}
+            {%- endif -%}
+            {%- set cfg = ns.node.config if ns.node is not none else {} -%}
+            {%- set column = m.group(2) or (cfg.get('meta') or {}).get('grain_date') or cfg.get('window_column') -%}
+            {%- if column -%}
+                {%- set predicate = in_window(column, cfg=cfg) -%}
+            {%- endif -%}
+        {%- endif -%}
+        {%- set where = where.replace(m.group(0), '(' ~ predicate ~ ')') -%}
+    {%- endif -%}
+    {%- if where -%}
+        (select * from {{ relation }} where {{ where }}) dbt_subquery
+    {%- else -%}
+        {{ relation }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,17 @@
+{#- Counted events: deduplicated (first received copy), not bot traffic, with a user id; one row per
+    event_id, on the UTC day of its event_time. -#}
+{{ config(materialized='incremental', incremental_strategy='window_replace', window_min_days=1) }}
+
+select
+    event_id,
+    user_id,
+    device_id,
+    session_hint,
+    event_type,
+    event_time,
+    event_date,
+    received_at,
+    schema_version,
+    {{ metrics_version_columns() }}
+from {{ ref('int_app_events_window') }}
+where is_counted
