@@ -58,7 +58,7 @@ class _Catalogue(BaseModel):
                 if key in seen:
                     raise ValueError(f"check {c.asset}:{c.name} is listed under {seen[key]} and {fm_id}")
                 seen[key] = fm_id
-                if c.asset.startswith(RAW_PREFIX) and c.asset[len(RAW_PREFIX):] not in SOURCES:
+                if c.asset.startswith(RAW_PREFIX) and c.asset[len(RAW_PREFIX) :] not in SOURCES:
                     raise ValueError(f"failure mode {fm_id}: {c.asset} is not a raw source {sorted(SOURCES)}")
         return self
 

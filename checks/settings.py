@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -22,12 +22,6 @@ Share = Field(ge=0, le=1)
 
 class _M(BaseModel):
     model_config = ConfigDict(extra="forbid")
-
-
-class Detector(_M):
-    history_days: int = Field(ge=14, le=400)
-    baseline_weeks: int = Field(ge=1, le=12)
-    min_history_days: int = Field(ge=7, le=120)
 
 
 class Deviation(_M):
@@ -164,7 +158,7 @@ class Publication(_M):
 
 class CheckSettings(_M):
     version: str
-    detector: Detector
+    anomaly: dict[str, Any]  # validated by checks/anomaly.py (AnomalyParams)
     profit: Profit
     growth: Growth
     engagement: Engagement

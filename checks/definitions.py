@@ -1,0 +1,118 @@
+"""Every catalogue check as a Dagster asset check on the asset where its fault first shows.
+
+Checks are plain (not partitioned) asset checks: in 1.13.27 a partitioned check given a
+single-run backfill range records ONE evaluation with partition=None (verified in
+dagster/_core/definitions/asset_checks/asset_check_result.py), so instead each check reads the
+run's window (one partition key or the range tags), evaluates every day, fails if any day
+fails and names those days; the per-day outcomes go to ops.check_history.
+"""
+
+from datetime import date, timedelta
+from typing import Any
+
+import dagster as dg
+
+from checks import history
+from checks.core import CheckOutcome, evaluate, utc_now
+from checks.registry import CheckDef, Severity, catalogue
+from resources.warehouse import Warehouse
+
+MAX_LISTED_DAYS = 20
+
+
+def run_days(context: dg.AssetCheckExecutionContext) -> list[date]:
+    """Days of the run: its partition, or every day of its single-run range; outside a
+    partitioned run, the last complete UTC day."""
+    try:
+        tw = context.partition_time_window
+    except Exception:  # not a partitioned run (e.g. a manual check-only run)
+        return [utc_now().date() - timedelta(days=1)]
+    start, end = tw.start.date(), tw.end.date()
+    return [start + timedelta(days=i) for i in range((end - start).days)]
+
+
+def _md_table(outcomes: list[CheckOutcome]) -> str:
+    lines = ["| day | outcome | value | baseline | threshold | message |", "|---|---|---|---|---|---|"]
+    for o in outcomes[:MAX_LISTED_DAYS]:
+        msg = o.message.replace("|", "/")[:200]
+        lines.append(
+            f"| {o.day} | {o.status} | {_fmt(o.value)} | {_fmt(o.baseline)} | {_fmt(o.threshold)} | {msg} |"
+        )
+    if len(outcomes) > MAX_LISTED_DAYS:
+        lines.append(f"| ... | {len(outcomes) - MAX_LISTED_DAYS} more days in ops.check_history | | | | |")
+    return "\n".join(lines)
+
+
+def _fmt(v: float | None) -> str:
+    return "" if v is None else f"{v:.6g}"
+
+
+def result_for(check: CheckDef, outcomes: list[CheckOutcome]) -> dg.AssetCheckResult:
+    """One AssetCheckResult for the run's days: failed if any day failed, naming the days."""
+    failed = [o for o in outcomes if o.failed]
+    shown = failed[0] if failed else (outcomes[-1] if outcomes else None)
+    meta: dict[str, Any] = {
+        "failure_mode": check.failure_mode,
+        "runbook": dg.MetadataValue.path(check.runbook_link),
+        "severity": check.severity.value,
+        "pipeline": check.pipeline,
+        "days_evaluated": len(outcomes),
+        "days_failed": len(failed),
+        "days_skipped": sum(o.status == "skip" for o in outcomes),
+    }
+    if failed:
+        meta["failed_days"] = ", ".join(str(o.day) for o in failed[:MAX_LISTED_DAYS]) + (
+            f" (+{len(failed) - MAX_LISTED_DAYS} more)" if len(failed) > MAX_LISTED_DAYS else ""
+        )
+    if shown is not None:
+        meta["day"] = str(shown.day)
+        for k in ("value", "baseline", "threshold"):
+            v = getattr(shown, k)
+            if v is not None:
+                meta[k] = float(v)
+        meta["message"] = shown.message[:1000]
+    if len(outcomes) > 1:
+        meta["days"] = dg.MetadataValue.md(_md_table(failed or outcomes))
+    description = (
+        f"{len(failed)} of {len(outcomes)} day(s) failed: {meta['failed_days']}. {shown.message}"
+        if failed and shown
+        else (shown.message if shown else "no days to evaluate")
+    )
+    return dg.AssetCheckResult(
+        passed=not failed,
+        severity=dg.AssetCheckSeverity.ERROR
+        if check.severity is Severity.ERROR
+        else dg.AssetCheckSeverity.WARN,
+        metadata=meta,
+        description=description[:2000],
+    )
+
+
+def build_asset_check(check: CheckDef) -> dg.AssetChecksDefinition:
+    @dg.asset_check(
+        asset=dg.AssetKey(check.asset_path),
+        name=check.name,
+        blocking=check.blocking,
+        description=(
+            f"[{check.severity.value}] {check.title}: {check.validation}. Runbook: {check.runbook_link}"
+        ),
+        metadata={
+            "failure_mode": check.failure_mode,
+            "runbook": dg.MetadataValue.path(check.runbook_link),
+            "severity": check.severity.value,
+            "pipeline": check.pipeline,
+        },
+    )
+    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
+        outcomes = evaluate(check, warehouse, run_days(context), run_id=context.run_id)
+        history.append(warehouse, outcomes)
+        for o in outcomes:
+            if o.failed:
+                context.log.warning(f"{check.key} {o.day}: {o.status}: {o.message}")
+        return result_for(check, outcomes)
+
+    return _check
+
+
+def build_asset_checks() -> list[dg.AssetChecksDefinition]:
+    return [build_asset_check(c) for c in catalogue().checks]

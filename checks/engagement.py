@@ -1,0 +1,249 @@
+"""Engagement runbook checks (runbooks/engagement_agg.md)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+
+from checks.baseline import fill_series, history_start, score_days
+from checks.core import DayResult, EvalContext, implements
+from checks.relations import relation
+from checks.sql import dwindow, ts, window
+
+
+@implements("raw/app_events", "event_freshness")
+def event_freshness(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    """A stuck consumer leaves the end of the day empty: the newest received event of day D must
+    be within the allowed lag of D's end (or of now, for the current day)."""
+    lag_max = ctx.settings.engagement.event_freshness.max_lag_minutes
+    rows = ctx.by_day(
+        "select cast(event_time as date) as day, max(event_time) as newest_event, "
+        "max(received_at) as newest_recv, "
+        "count(*) as n from raw.app_events where event_time >= ? and event_time < ? group by 1",
+        list(window(days)),
+    )
+    out = []
+    for d in days:
+        r = rows.get(d)
+        end = min(ts(d + timedelta(days=1)), ctx.now)
+        if not r:
+            out.append(
+                DayResult(
+                    d,
+                    False,
+                    value=None,
+                    threshold=lag_max,
+                    message=f"no events at all for {d} (ingestion stalled?)",
+                )
+            )
+            continue
+        newest = pd.Timestamp(r["newest_event"]).to_pydatetime()
+        lag = max((end - newest).total_seconds() / 60, 0.0)
+        out.append(
+            DayResult(
+                d,
+                lag <= lag_max,
+                value=lag,
+                threshold=lag_max,
+                message=f"newest event of {d} at {newest:%H:%M}, {lag:.0f} min before {end:%Y-%m-%d %H:%M} "
+                f"(limit {lag_max:.0f} min)",
+                details={"newest_received_at": str(r["newest_recv"]), "events": int(r["n"])},
+            )
+        )
+    return out
+
+
+@implements("raw/app_events", "events_volume_vs_weekday_baseline")
+def events_volume(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    cfg = ctx.settings.engagement.events_volume
+    start = history_start(ctx, days)
+    rows = ctx.by_day(
+        "select cast(event_time as date) as day, count(*) as n from raw.app_events "
+        "where event_time >= ? and event_time < ? group by 1",
+        [ts(start), window(days)[1]],
+    )
+    series = fill_series(
+        {d: r["n"] for d, r in rows.items()}, start, max(days) + timedelta(days=1), zero_fill=True
+    )
+    return score_days(ctx, series, days, floor=cfg.floor_pct, direction=cfg.direction, label="events")
+
+
+# ---------------------------------------------------------------- marts
+def _zero(days: list[date], rows: dict, col: str, what: str) -> list[DayResult]:
+    out = []
+    for d in days:
+        n = int((rows.get(d) or {}).get(col) or 0)
+        out.append(DayResult(d, n == 0, value=n, threshold=0, message=f"{n} {what} on {d}"))
+    return out
+
+
+@implements("fct_events", "event_id_unique")
+def event_id_unique(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    rows = ctx.by_day(
+        f"select event_date as day, count(*) - count(distinct event_id) as dup from {relation('fct_events')} "
+        "where event_date >= ? and event_date < ? group by 1",
+        list(dwindow(days)),
+    )
+    return _zero(days, rows, "dup", "duplicated event_id rows in fct_events after dedup")
+
+
+@implements("fct_sessions", "session_id_unique")
+def session_id_unique(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    rows = ctx.by_day(
+        f"select session_date as day, count(*) - count(distinct session_id) as dup "
+        f"from {relation('fct_sessions')} where session_date >= ? and session_date < ? group by 1",
+        list(dwindow(days)),
+    )
+    return _zero(days, rows, "dup", "duplicated session_id rows in fct_sessions")
+
+
+def _quality(ctx: EvalContext, days: list[date], expr: str, back: bool = True) -> dict[date, float]:
+    start = history_start(ctx, days) if back else min(days)
+    rows = ctx.by_day(
+        f"select metric_date as day, {expr} as v from {relation('agg_event_quality_daily')} "
+        "where metric_date >= ? and metric_date < ?",
+        [start, max(days) + timedelta(days=1)],
+    )
+    return {d: float(r["v"]) for d, r in rows.items() if r["v"] is not None and not pd.isna(r["v"])}
+
+
+@implements("agg_event_quality_daily", "duplicate_rate_vs_baseline")
+def duplicate_rate(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    cfg = ctx.settings.engagement.duplicate_rate
+    series = _quality(ctx, days, "cast(duplicate_events as double) / nullif(received_events, 0)")
+    scored = score_days(
+        ctx, series, days, floor=cfg.floor_pp, direction="spike", kind="ratio", label="duplicate rate"
+    )
+    out = []
+    for r in scored:
+        if r.value is not None and r.value > cfg.max_rate:
+            r = DayResult(
+                r.day,
+                False,
+                r.value,
+                r.baseline,
+                cfg.max_rate,
+                f"duplicate rate {r.value:.2%} above the hard limit {cfg.max_rate:.0%}; " + r.message,
+                r.details,
+            )
+        out.append(r)
+    return out
+
+
+@implements("agg_event_quality_daily", "unknown_event_type_share")
+def unknown_event_types(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    limit = ctx.settings.engagement.unknown_event_types.max_share
+    series = _quality(
+        ctx, days, "cast(unknown_type_events as double) / nullif(deduplicated_events, 0)", back=False
+    )
+    out = []
+    for d in days:
+        if d not in series:
+            out.append(
+                DayResult(d, False, threshold=limit, message=f"agg_event_quality_daily has no row for {d}")
+            )
+            continue
+        v = series[d]
+        out.append(
+            DayResult(
+                d,
+                v <= limit,
+                value=v,
+                threshold=limit,
+                message=f"{v:.2%} of events on {d} have an event type outside the accepted list "
+                f"(limit {limit:.1%})",
+            )
+        )
+    return out
+
+
+@implements("agg_event_quality_daily", "bot_share_vs_baseline")
+def bot_share(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    cfg = ctx.settings.engagement.bot_share
+    series = _quality(ctx, days, "cast(bot_events as double) / nullif(deduplicated_events, 0)")
+    return score_days(
+        ctx, series, days, floor=cfg.floor_pp, direction="spike", kind="ratio", label="bot share of events"
+    )
+
+
+@implements("agg_engagement_daily", "engagement_values_sane")
+def engagement_values(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    cfg = ctx.settings.engagement.engagement_values
+    rows = ctx.by_day(
+        f"""
+        select a.metric_date as day, a.dau, a.wau, a.mau,
+               (select count(*) from {relation("fct_events")} e
+                 where e.event_date = a.metric_date and e.user_id is null) as null_users
+        from {relation("agg_engagement_daily")} a where a.metric_date >= ? and a.metric_date < ?
+        """,
+        list(dwindow(days)),
+    )
+    out = []
+    for d in days:
+        r = rows.get(d)
+        if r is None:
+            out.append(DayResult(d, False, message=f"agg_engagement_daily has no row for {d}"))
+            continue
+        dau, wau, mau, nulls = (int(r[k] or 0) for k in ("dau", "wau", "mau", "null_users"))
+        ratio = dau / mau if mau else None
+        problems = []
+        if dau <= 0:
+            problems.append(f"DAU is {dau}")
+        if not dau <= wau <= mau:
+            problems.append(f"DAU {dau} <= WAU {wau} <= MAU {mau} violated")
+        if nulls:
+            problems.append(f"{nulls} counted events with a null user id")
+        if ratio is not None and not cfg.dau_mau_min <= ratio <= cfg.dau_mau_max:
+            problems.append(f"DAU/MAU {ratio:.3f} outside [{cfg.dau_mau_min}, {cfg.dau_mau_max}]")
+        out.append(
+            DayResult(
+                d,
+                not problems,
+                value=ratio,
+                threshold=cfg.dau_mau_max,
+                message="; ".join(problems)
+                if problems
+                else f"DAU {dau}, WAU {wau}, MAU {mau}, DAU/MAU {ratio:.3f} sane on {d}",
+                details={"dau": dau, "wau": wau, "mau": mau, "null_user_events": nulls},
+            )
+        )
+    return out
+
+
+def _engagement_series(ctx: EvalContext, days: list[date], expr: str) -> dict[date, float]:
+    start = history_start(ctx, days)
+    rows = ctx.by_day(
+        f"select metric_date as day, {expr} as v from {relation('agg_engagement_daily')} "
+        "where metric_date >= ? and metric_date < ?",
+        [start, max(days) + timedelta(days=1)],
+    )
+    return fill_series(
+        {d: r["v"] for d, r in rows.items()}, start, max(days) + timedelta(days=1), zero_fill=False
+    )
+
+
+@implements("agg_engagement_daily", "session_length_vs_baseline")
+def session_length(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    cfg = ctx.settings.engagement.session_length
+    return score_days(
+        ctx,
+        _engagement_series(ctx, days, "avg_session_seconds"),
+        days,
+        floor=cfg.floor_pct,
+        direction=cfg.direction,
+        label="average session seconds",
+    )
+
+
+@implements("agg_engagement_daily", "dau_deviation_vs_trailing_mean")
+def dau_deviation(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    cfg = ctx.settings.engagement.dau_deviation
+    return score_days(
+        ctx,
+        _engagement_series(ctx, days, "dau"),
+        days,
+        floor=cfg.floor_pct,
+        direction=cfg.direction,
+        label="DAU",
+    )

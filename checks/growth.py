@@ -1,0 +1,237 @@
+"""Growth runbook checks (runbooks/growth_agg.md)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pandas as pd
+
+from checks.baseline import fill_series, history_start, score_days
+from checks.core import DayResult, EvalContext, implements
+from checks.relations import relation
+from checks.sql import dwindow, ts, window
+
+
+@implements("raw/marketing_spend", "spend_present_for_active_channels")
+def spend_present(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    """A channel that reported spend in the trailing window and not on day D is an API gap."""
+    w = ctx.settings.growth.marketing_spend.active_window_days
+    frame = ctx.df(
+        "select spend_date as day, channel from raw.marketing_spend where spend_date >= ? and spend_date < ? "
+        "group by 1, 2",
+        list(dwindow(days, back=w)),
+    )
+    by_day: dict[date, set[str]] = {}
+    for r in frame.itertuples():
+        by_day.setdefault(_d(r.day), set()).add(str(r.channel))
+    out = []
+    for d in days:
+        active = set().union(*(by_day.get(d - timedelta(days=i), set()) for i in range(1, w + 1)))
+        if not active:
+            out.append(DayResult(d, None, message=f"no channel reported spend in the {w} days before {d}"))
+            continue
+        missing = sorted(active - by_day.get(d, set()))
+        out.append(
+            DayResult(
+                d,
+                not missing,
+                value=len(missing),
+                threshold=0,
+                message=(
+                    f"marketing spend missing on {d} for active channel(s): {', '.join(missing)}"
+                    if missing
+                    else f"spend present for all {len(active)} active channels on {d}"
+                ),
+                details={"missing_channels": missing, "active_channels": sorted(active)},
+            )
+        )
+    return out
+
+
+@implements("raw/account_closures", "churn_log_freshness")
+def churn_log_freshness(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    """Closures of day D arriving late show as a drop against the same weekday, or as a log whose
+    newest closure is older than the allowed lag."""
+    cfg = ctx.settings.growth.churn_log
+    start = history_start(ctx, days)
+    rows = ctx.by_day(
+        "select cast(closed_at as date) as day, count(*) as n, max(closed_at) as newest "
+        "from raw.account_closures "
+        "where closed_at >= ? and closed_at < ? group by 1",
+        [ts(start), window(days)[1]],
+    )
+    series = fill_series(
+        {d: r["n"] for d, r in rows.items()}, start, max(days) + timedelta(days=1), zero_fill=True
+    )
+    scored = {
+        r.day: r
+        for r in score_days(ctx, series, days, floor=cfg.floor_pct, direction="drop", label="closures")
+    }
+    newest_by_day = sorted((d, r["newest"]) for d, r in rows.items())
+    out = []
+    for d in days:
+        r = scored[d]
+        end = min(ts(d + timedelta(days=1)), ctx.now)
+        newest = max((pd.Timestamp(n).to_pydatetime() for dd, n in newest_by_day if dd <= d), default=None)
+        hours = (end - newest).total_seconds() / 3600 if newest is not None else None
+        stale = hours is not None and hours > cfg.max_hours_since_last_closure
+        passed = False if (stale or r.passed is False) else r.passed
+        msg = r.message + (
+            f"; newest closure {hours:.0f} h before end of {d} (limit "
+            f"{cfg.max_hours_since_last_closure:.0f} h)"
+            if hours is not None
+            else ""
+        )
+        out.append(
+            DayResult(
+                d,
+                passed,
+                value=r.value,
+                baseline=r.baseline,
+                threshold=r.threshold,
+                message=msg,
+                details={**r.details, "hours_since_newest_closure": hours},
+            )
+        )
+    return out
+
+
+def _d(v) -> date:
+    from checks.core import to_date
+
+    return to_date(v)
+
+
+# ---------------------------------------------------------------- marts
+@implements("dim_persons", "one_person_per_email_hash")
+def one_person_per_email(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    rows = ctx.by_day(
+        f"""
+        with p as (select email_hash, cast(first_signup_at as date) as day from {relation("dim_persons")}),
+        dup as (select email_hash from {relation("dim_persons")} group by 1 having count(*) > 1)
+        select p.day, count(*) as persons, sum(case when dup.email_hash is not null then 1 else 0 end) as dups
+        from p left join dup on dup.email_hash = p.email_hash
+        where p.day >= ? and p.day < ? group by 1
+        """,
+        list(dwindow(days)),
+    )
+    return _zero_rule(days, rows, "dups", "persons sharing an email hash with another person", "persons")
+
+
+@implements("dim_users", "user_id_unique")
+def user_id_unique(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    rows = ctx.by_day(
+        f"""
+        with u as (select user_id, cast(signed_up_at as date) as day from {relation("dim_users")}),
+        dup as (select user_id from {relation("dim_users")} group by 1 having count(*) > 1)
+        select u.day, count(*) as users, sum(case when dup.user_id is not null then 1 else 0 end) as dups
+        from u left join dup on dup.user_id = u.user_id
+        where u.day >= ? and u.day < ? group by 1
+        """,
+        list(dwindow(days)),
+    )
+    return _zero_rule(days, rows, "dups", "rows with a duplicated user_id", "users")
+
+
+def _zero_rule(days: list[date], rows: dict, col: str, what: str, total: str) -> list[DayResult]:
+    out = []
+    for d in days:
+        r = rows.get(d, {})
+        n = int(r.get(col) or 0)
+        out.append(
+            DayResult(
+                d, n == 0, value=n, threshold=0, message=f"{n} {what} among {int(r.get(total) or 0)} on {d}"
+            )
+        )
+    return out
+
+
+def _growth_series(ctx: EvalContext, days: list[date], col: str) -> dict[date, float]:
+    start = history_start(ctx, days)
+    rows = ctx.by_day(
+        f"select metric_date as day, {col} as v from {relation('agg_growth_daily')} "
+        "where metric_date >= ? and metric_date < ?",
+        [start, max(days) + timedelta(days=1)],
+    )
+    return fill_series(
+        {d: r["v"] for d, r in rows.items()}, start, max(days) + timedelta(days=1), zero_fill=False
+    )
+
+
+@implements("agg_growth_daily", "net_growth_within_bounds")
+def net_growth_bounds(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    cfg = ctx.settings.growth.net_growth
+    rows = ctx.by_day(
+        f"""
+        select g.metric_date as day, g.new_users, g.churned_users, g.net_growth, g.active_accounts,
+               lag(g.active_accounts) over (order by g.metric_date) as prev_active
+        from {relation("agg_growth_daily")} g
+        where g.metric_date >= ? and g.metric_date < ?
+        """,
+        [min(days) - timedelta(days=1), max(days) + timedelta(days=1)],
+    )
+    out = []
+    for d in days:
+        r = rows.get(d)
+        if r is None:
+            out.append(DayResult(d, False, message=f"agg_growth_daily has no row for {d}"))
+            continue
+        new, churn, net = (int(r[k] or 0) for k in ("new_users", "churned_users", "net_growth"))
+        prev = int(r["prev_active"] or 0)
+        problems = []
+        if new < 0 or churn < 0:
+            problems.append(f"negative counts (new {new}, churned {churn})")
+        if net != new - churn:
+            problems.append(f"net_growth {net} != new {new} - churned {churn}")
+        share = abs(net) / prev if prev else None
+        if prev >= cfg.min_active_accounts and share is not None and share > cfg.max_abs_share_of_active:
+            problems.append(
+                f"|net growth| {abs(net)} is {share:.1%} of {prev} active accounts "
+                f"(limit {cfg.max_abs_share_of_active:.0%})"
+            )
+        out.append(
+            DayResult(
+                d,
+                not problems,
+                value=net,
+                baseline=prev,
+                threshold=cfg.max_abs_share_of_active,
+                message="; ".join(problems)
+                if problems
+                else f"net growth {net} (new {new} - churned {churn}) within bounds on {d}",
+                details={"new_users": new, "churned_users": churn, "share_of_active": share},
+            )
+        )
+    return out
+
+
+@implements("agg_growth_daily", "new_users_deviation_vs_trailing_mean")
+def new_users_deviation(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    cfg = ctx.settings.growth.new_users_deviation
+    return score_days(
+        ctx,
+        _growth_series(ctx, days, "new_users"),
+        days,
+        floor=cfg.floor_pct,
+        direction=cfg.direction,
+        label="new users",
+    )
+
+
+@implements("agg_signup_quality_daily", "bot_signup_share_vs_baseline")
+def bot_signup_share(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    cfg = ctx.settings.growth.bot_signups
+    start = history_start(ctx, days)
+    rows = ctx.by_day(
+        f"select metric_date as day, signup_records as n, bot_signups as bots "
+        f"from {relation('agg_signup_quality_daily')} where metric_date >= ? and metric_date < ?",
+        [start, max(days) + timedelta(days=1)],
+    )
+    series = {
+        d: int(r["bots"] or 0) / int(r["n"])
+        for d, r in rows.items()
+        if r["n"] and int(r["n"]) >= cfg.min_signups
+    }
+    return score_days(
+        ctx, series, days, floor=cfg.floor_pp, direction="spike", kind="ratio", label="bot share of signups"
+    )
