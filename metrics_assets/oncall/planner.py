@@ -181,15 +181,14 @@ def replan(
     )
     email = {p.id: p.email for p in team.people}
     changes = []
-    for b in blocks:
-        for r in ROLES:
-            before, after = published[b.index][r], res.plan[b.index][r]
-            if before == after:
-                continue
-            why = facts.unavailable.get((before, b.index)) or (
-                f"moved to keep the hard rules and fairness after: {reason}"
-            )
-            changes.append(Change(b.id, r, email.get(before, before), email[after], why, b.index in frozen))
+    diffs = [(b, r) for b in blocks for r in ROLES if published[b.index][r] != res.plan[b.index][r]]
+    forced = [f"{b.id} {r}" for b, r in diffs if (published[b.index][r], b.index) in facts.unavailable]
+    for b, r in diffs:
+        before, after = published[b.index][r], res.plan[b.index][r]
+        why = facts.unavailable.get((before, b.index)) or (
+            f"rebalance ({reason}) after {', '.join(forced) or 'the PTO change'}: keeps hard rules, fairness"
+        )
+        changes.append(Change(b.id, r, email.get(before, before), email[after], why, b.index in frozen))
     new = _to_schedule(team, blocks, facts, res.plan)
     new.meta = {**schedule.meta, "inputs_sha256": _inputs_sha(team, blocks, facts)}
     new.log = [

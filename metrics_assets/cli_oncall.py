@@ -1,0 +1,213 @@
+"""`metrics oncall ...`: generate, re-plan, report and export the on-call rotation; ask who is on call.
+
+Every subcommand works on the published schedule files under config/oncall/, so what the CLI
+prints is exactly what alerting and the Dagster UI see. Exit codes: 0 ok, 1 hard-rule violations
+found, 2 bad config or an infeasible plan (the message names the rule, person and week).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+from metrics_assets.config import ConfigError, pipeline_config
+from metrics_assets.oncall.blocks import block_id
+from metrics_assets.oncall.ical import write_ics
+from metrics_assets.oncall.lookup import OnCallLookup
+from metrics_assets.oncall.ownership import validate_ownership
+from metrics_assets.oncall.planner import check_hard_rules, generate, replan
+from metrics_assets.oncall.report import fairness_text, table_text
+from metrics_assets.oncall.schedule import Schedule, schedule_path
+from metrics_assets.oncall.solver import RotationInfeasible
+from metrics_assets.oncall.team import Pto, TeamConfig, load_team_config
+
+
+def _team(args: argparse.Namespace) -> TeamConfig:
+    return load_team_config(Path(args.team) if getattr(args, "team", None) else None)
+
+
+def _default_year(team: TeamConfig) -> int:
+    return int(block_id(team.rotation.start)[:4])
+
+
+def _schedule_file(args: argparse.Namespace, team: TeamConfig) -> Path:
+    if getattr(args, "schedule", None):
+        return Path(args.schedule)
+    return schedule_path(args.year or _default_year(team))
+
+
+def _instant(text: str | None, team: TeamConfig) -> datetime:
+    """ISO timestamp; a naive one is read in the team's time zone (IST). None means now."""
+    if text is None:
+        return datetime.now(team.tz)
+    at = datetime.fromisoformat(text)
+    return at if at.tzinfo else at.replace(tzinfo=team.tz)
+
+
+def _pto(text: str) -> tuple[str, Pto]:
+    parts = text.split(":", 3)
+    if len(parts) < 3:
+        raise argparse.ArgumentTypeError(f"--pto {text!r}: expected PERSON:START:END[:REASON]")
+    try:
+        pto = Pto(
+            start=date.fromisoformat(parts[1]),
+            end=date.fromisoformat(parts[2]),
+            reason=parts[3] if len(parts) > 3 else "PTO",
+        )
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"--pto {text!r}: {exc}") from None
+    return parts[0], pto
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    team = _team(args)
+    validate_ownership(pipeline_config(), team)
+    year = args.year or _default_year(team)
+    prev_path = schedule_path(year - 1)
+    previous = Schedule.load(prev_path) if prev_path.exists() else None
+    sched = (
+        generate(team, year=args.year, previous=previous) if args.year else generate(team, previous=previous)
+    )
+    out = Path(args.out) if args.out else schedule_path(year)
+    if out.exists() and out.read_text() != sched.to_json() and not args.force:
+        print(
+            f"{out} exists and differs: a published schedule is changed with `oncall replan`, "
+            "not regenerated (use --force to overwrite it anyway)",
+            file=sys.stderr,
+        )
+        return 2
+    sched.save(out)
+    print(f"wrote {out}")
+    print(fairness_text(sched, team))
+    return 0
+
+
+def cmd_replan(args: argparse.Namespace) -> int:
+    team = _team(args)
+    path = _schedule_file(args, team)
+    sched = Schedule.load(path)
+    as_of = _instant(args.as_of, team)
+    new, changes = replan(sched, team, as_of=as_of, extra_pto=args.pto or [], reason=args.reason)
+    if not changes:
+        print("no change needed: the published schedule already honours every PTO")
+    for c in changes:
+        flag = "  [inside freeze window: forced by coverage]" if c.in_freeze_window else ""
+        print(f"{c.block} {c.role:<7} {new.pid(c.before)} -> {new.pid(c.after)}  ({c.why}){flag}")
+    if args.dry_run:
+        print(f"dry run: {path} not written")
+    elif changes or args.pto:
+        new.save(path)
+        print(f"wrote {path} ({len(changes)} change(s) logged)")
+        if args.pto:
+            print("remember to add the PTO to config/team.yaml so future plans keep honouring it")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    team = _team(args)
+    sched = Schedule.load(_schedule_file(args, team))
+    print(fairness_text(sched, team))
+    return 1 if check_hard_rules(sched, team) else 0
+
+
+def cmd_table(args: argparse.Namespace) -> int:
+    team = _team(args)
+    print(table_text(Schedule.load(_schedule_file(args, team)), team))
+    return 0
+
+
+def cmd_ics(args: argparse.Namespace) -> int:
+    team = _team(args)
+    for p in write_ics(Schedule.load(_schedule_file(args, team)), team, Path(args.out)):
+        print(f"wrote {p}")
+    return 0
+
+
+def cmd_who(args: argparse.Namespace) -> int:
+    team = _team(args)
+    lookup = OnCallLookup.from_config(Path(args.schedule) if args.schedule else None)
+    oc = lookup.who(_instant(args.at, team))
+    row = {
+        "at": oc.at.isoformat(),
+        "primary": oc.primary,
+        "backup": oc.backup,
+        "block_start": oc.block_start.isoformat(),
+        "block_end": oc.block_end.isoformat(),
+        "override_reason": oc.override_reason,
+    }
+    if args.json:
+        print(json.dumps(row))
+    else:
+        print(
+            f"at {row['at']}: primary {oc.primary}, backup {oc.backup} "
+            f"(block {row['block_start']} .. {row['block_end']})"
+            + (f"; override: {oc.override_reason}" if oc.override_reason else "")
+        )
+    return 0
+
+
+def _guard(fn):  # noqa: ANN001, ANN202 -- wraps a command: clear message + exit 2 on a bad plan/config
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return fn(args)
+        except (ConfigError, RotationInfeasible, ValueError) as exc:
+            print(f"oncall {args.oncall_command}: {exc}", file=sys.stderr)
+            return 2
+
+    return run
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("oncall", help="on-call rotation: generate, replan, report, table, ics, who")
+    p.add_argument("--team", help="team config (default config/team.yaml)")
+    osub = p.add_subparsers(dest="oncall_command", required=True)
+
+    def add(name: str, fn, help_: str, schedule: bool = True) -> argparse.ArgumentParser:  # noqa: ANN001
+        q = osub.add_parser(name, help=help_)
+        if schedule:
+            q.add_argument("--year", type=int, help="ISO year of the schedule (default: rotation.start's)")
+            q.add_argument(
+                "--schedule", help="a schedule JSON file instead of config/oncall/schedule-<year>.json"
+            )
+        q.set_defaults(func=_guard(fn))
+        return q
+
+    g = add("generate", cmd_generate, "solve a fresh schedule and publish it under config/oncall/", False)
+    g.add_argument(
+        "--year", type=int, help="ISO year (default: rotation.start and horizon_weeks from team.yaml)"
+    )
+    g.add_argument("--out", help="output file (default config/oncall/schedule-<year>.json)")
+    g.add_argument("--force", action="store_true", help="overwrite a published schedule that differs")
+    r = add("replan", cmd_replan, "honour new PTO with the fewest changes; logs every change")
+    r.add_argument(
+        "--pto",
+        type=_pto,
+        action="append",
+        metavar="PERSON:START:END[:REASON]",
+        help="extra PTO (id or e-mail, inclusive ISO dates); repeatable",
+    )
+    r.add_argument("--as-of", help="ISO time the re-plan takes effect (default now); earlier blocks are kept")
+    r.add_argument("--reason", default="PTO change", help="why, for the change log")
+    r.add_argument("--dry-run", action="store_true", help="print the changes without writing the schedule")
+    add("report", cmd_report, "fairness per engineer with spreads; exit 1 on a hard-rule violation")
+    add("table", cmd_table, "the schedule as a readable table")
+    i = add("ics", cmd_ics, "write iCalendar files for the team and per engineer")
+    i.add_argument("--out", required=True, help="output directory")
+    w = add("who", cmd_who, "who is on call at a time (default now)", False)
+    w.add_argument("--at", help="ISO time; naive means the team time zone (IST)")
+    w.add_argument("--schedule", help="a schedule JSON file (default: every published schedule)")
+    w.add_argument("--json", action="store_true")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="metrics")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

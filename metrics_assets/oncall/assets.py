@@ -1,0 +1,87 @@
+"""The published on-call schedule as a warehouse table (ops.oncall_schedule), visible in the Dagster UI.
+
+One row per segment of constant (acting Primary, acting Backup): a normal week is one row, a week with
+a critical holiday is split around the day override, so "who was on call at T" is a range query in SQL.
+"""
+
+from datetime import datetime
+from typing import Any
+
+import dagster as dg
+
+from metrics_assets.oncall.schedule import Schedule, schedule_dir
+
+TABLE = "ops.oncall_schedule"
+COLUMNS = (
+    "rotation", "block_id", "segment_start", "segment_end", "primary_email", "backup_email",
+    "block_primary_email", "block_backup_email", "override_reason",
+)  # fmt: skip
+
+
+def schedule_rows(schedules: list[Schedule]) -> list[tuple[Any, ...]]:
+    rows = []
+    for sc in schedules:
+        by_block: dict[str, list] = {}
+        for o in sc.overrides:
+            by_block.setdefault(o.block, []).append(o)
+        for s in sc.slots:
+            cuts: list[tuple[datetime, datetime, str, str, str | None]] = []
+            t = s.start
+            for o in sorted(by_block.get(s.id, []), key=lambda o: o.start):
+                if t < o.start:
+                    cuts.append((t, o.start, s.primary, s.backup, None))
+                cuts.append((o.start, o.end, o.primary, o.backup, o.reason))
+                t = o.end
+            if t < s.end:
+                cuts.append((t, s.end, s.primary, s.backup, None))
+            rows += [(sc.rotation, s.id, a, b, p, bk, s.primary, s.backup, why) for a, b, p, bk, why in cuts]
+    return rows
+
+
+def write_schedule_rows(con: Any, rows: list[tuple[Any, ...]]) -> int:
+    """Replace ops.oncall_schedule with `rows` on a DuckDB connection (the one warehouse-specific step)."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS ops")
+    con.execute(
+        f"CREATE OR REPLACE TABLE {TABLE} (rotation VARCHAR, block_id VARCHAR, segment_start TIMESTAMPTZ, "
+        "segment_end TIMESTAMPTZ, primary_email VARCHAR, backup_email VARCHAR, block_primary_email VARCHAR, "
+        "block_backup_email VARCHAR, override_reason VARCHAR)"
+    )
+    if rows:
+        con.executemany(f"INSERT INTO {TABLE} VALUES ({', '.join('?' * len(COLUMNS))})", rows)
+    return len(rows)
+
+
+def load_published() -> list[Schedule]:
+    return [Schedule.load(p) for p in sorted(schedule_dir().glob("schedule-*.json"))]
+
+
+@dg.asset(
+    key=dg.AssetKey(["ops", "oncall_schedule"]),
+    group_name="ops",
+    description="Who is Primary and Backup on call when, from config/oncall/schedule-*.json (after PTO "
+    "re-plans and holiday day overrides). One row per segment; query with segment_start <= T < segment_end.",
+    kinds={"duckdb"},
+)
+def oncall_schedule(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
+    import duckdb
+
+    from metrics_assets.paths import duckdb_path
+
+    schedules = load_published()
+    rows = schedule_rows(schedules)
+    path = duckdb_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        n = write_schedule_rows(con, rows)
+    finally:
+        con.close()
+    context.log.info("wrote %d on-call segments to %s", n, TABLE)
+    return dg.MaterializeResult(
+        metadata={
+            "rows": n,
+            "schedules": [s.meta.get("horizon", "") for s in schedules],
+            "overrides": sum(len(s.overrides) for s in schedules),
+            "replans": sum(e.get("kind") == "replan" for s in schedules for e in s.log),
+        }
+    )
