@@ -135,6 +135,17 @@ class AlertEngine:
             if inc.status is Status.DEFERRED and inc.page_start <= self.clock.now():
                 inc.status = Status.OPEN
 
+    def notify_unmapped(self, subject: str, kind: FailureKind, at, detail: str = "") -> None:
+        """An asset no pipeline claims: tell the configured role (platform lead) and warn."""
+        to = self.roles.email(self.settings.unmapped_asset_role)
+        log.warning("asset %s belongs to no pipeline; %s routed to %s", subject, kind.value, to)
+        self.dispatcher.send(Message(
+            incident_id="UNMAPPED", pipeline="-", kind=kind.value, severity="notice", urgency="info",
+            event="notify", level=f"unmapped:{self.settings.unmapped_asset_role}", recipient=to,
+            subject=f"FYI {kind.value} on {subject}, which belongs to no pipeline",
+            body=f"{detail}\nTag the asset with pipeline=<id> (config/pipelines.yaml).", at=at,
+        ))
+
     def recover(self, recoveries: Iterable[Recovery]) -> TickReport:
         """Remove healthy subjects; an incident with none left is resolved (no page if still deferred)."""
         rep = TickReport()
