@@ -279,7 +279,8 @@ class World:
             )
         )
 
-        active_uid, _ = self.pop.active(k)
+        # bots log in as random signed-up accounts (stolen or scripted), so unfiltered they inflate DAU
+        active_uid = self.pop.ids_before(k)
         r = rand.rng(self.seed, k, ST_BOTS)
         n = int(r.poisson(n_h * self.cfg.bot_ua_event_rate)) if n_h else 0
         logged_in = (r.random(n) < 0.4) & (len(active_uid) > 0)
