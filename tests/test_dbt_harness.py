@@ -1,0 +1,133 @@
+"""Shared helpers for the dbt tests: run the real dbt project against a temporary DuckDB file and
+fingerprint its marts. Also tests that the project parses without a database or vars.
+
+dbt runs in-process (dbtRunner), with its own target/log paths per test, so parallel test
+workers never share dbt/target or a DuckDB file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from metrics_assets.dbt_vars import dbt_vars_json
+from metrics_assets.paths import DBT_PROJECT_DIR
+from metrics_assets.sources import RAW_SCHEMA, SOURCES
+
+MART_SCHEMA = "marts"
+WINDOW_SCRATCH = {"int_app_events_window"}  # holds only the last run's window by design
+
+
+@contextmanager
+def _env(**values: str) -> Iterator[None]:
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _close_dbt_duckdb() -> None:
+    """dbt-duckdb keeps its DuckDB instance open in the process; close it so the file can be read."""
+    from dbt.adapters.duckdb.connections import DuckDBConnectionManager as manager
+
+    with manager._LOCK:
+        if manager._ENV is not None:
+            try:
+                manager._ENV.close()
+            finally:
+                manager._ENV = None
+
+
+def run_dbt(args: list[str], db_path: Path, work_dir: Path) -> None:
+    """Run one dbt command in-process on db_path; raise with dbt's failures if it does not succeed."""
+    from dbt.cli.main import dbtRunner
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    full = [
+        *args,
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(work_dir / "target"),
+        "--log-path", str(work_dir / "logs"),
+        "--quiet",
+    ]
+    with _env(METRICS_DUCKDB_PATH=str(db_path), METRICS_WAREHOUSE="duckdb", DBT_SEND_ANONYMOUS_USAGE_STATS="false"):
+        try:
+            res = dbtRunner().invoke(full)
+        finally:
+            _close_dbt_duckdb()
+    if not res.success:
+        failed = []
+        if res.result is not None and hasattr(res.result, "results"):
+            failed = [f"{r.node.name}: {r.status} {r.message}" for r in res.result.results
+                      if str(r.status) not in ("success", "pass")]
+        raise AssertionError(f"dbt {' '.join(args[:1])} failed: {res.exception or failed}")
+
+
+def build_window(db_path: Path, work_dir: Path, start: date, end: date, command: str = "build") -> None:
+    run_dbt([command, "--vars", dbt_vars_json(start, end)], db_path, work_dir)
+
+
+def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Empty raw tables exactly as the source contract (metrics_assets/sources.py) describes them."""
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    for s in SOURCES.values():
+        cols = ", ".join(f"{c.name} {c.type}" for c in s.columns)
+        con.execute(f"create table if not exists {s.table} ({cols})")
+
+
+def mart_frames(db_path: Path) -> dict[str, pd.DataFrame]:
+    """Every mart table, rows sorted, floats rounded (sums of doubles may differ in the last bit)."""
+    out: dict[str, pd.DataFrame] = {}
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        tables = [r[0] for r in con.execute(
+            "select table_name from information_schema.tables where table_schema = ? and table_type = 'BASE TABLE'",
+            [MART_SCHEMA]).fetchall()]
+        for t in sorted(set(tables) - WINDOW_SCRATCH):
+            df = con.execute(f"select * from {MART_SCHEMA}.{t}").df()
+            for c in df.columns:
+                if pd.api.types.is_float_dtype(df[c]):
+                    df[c] = df[c].round(6)
+                else:
+                    df[c] = df[c].astype(str)
+            out[t] = df.sort_values(list(df.columns)).reset_index(drop=True)
+    return out
+
+
+def mart_checksums(db_path: Path) -> dict[str, str]:
+    return {t: hashlib.sha256(df.to_csv(index=False).encode()).hexdigest()[:16]
+            for t, df in mart_frames(db_path).items()}
+
+
+def days(start: date, end: date) -> list[date]:
+    return [start + timedelta(days=i) for i in range((end - start).days)]
+
+
+def test_dbt_parse_needs_no_database_or_vars(tmp_path: Path) -> None:
+    """`dbt parse` works on a fresh checkout: no warehouse file, no --vars."""
+    db = tmp_path / "never_created.duckdb"
+    run_dbt(["parse"], db, tmp_path / "dbt")
+    assert (tmp_path / "dbt" / "target" / "manifest.json").exists()
+    assert not db.exists()
+
+
+def test_dbt_build_without_vars_names_the_missing_var(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    with duckdb.connect(str(db)) as con:
+        create_raw_tables(con)
+    with pytest.raises(AssertionError, match="dbt var 'min_date' is required"):
+        run_dbt(["run", "--select", "fct_order_profit"], db, tmp_path / "dbt")
