@@ -59,13 +59,19 @@ def run_dbt(args: list[str], db_path: Path, work_dir: Path) -> None:
     work_dir.mkdir(parents=True, exist_ok=True)
     full = [
         *args,
-        "--project-dir", str(DBT_PROJECT_DIR),
-        "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(work_dir / "target"),
-        "--log-path", str(work_dir / "logs"),
+        "--project-dir",
+        str(DBT_PROJECT_DIR),
+        "--profiles-dir",
+        str(DBT_PROJECT_DIR),
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
         "--quiet",
     ]
-    with _env(METRICS_DUCKDB_PATH=str(db_path), METRICS_WAREHOUSE="duckdb", DBT_SEND_ANONYMOUS_USAGE_STATS="false"):
+    with _env(
+        METRICS_DUCKDB_PATH=str(db_path), METRICS_WAREHOUSE="duckdb", DBT_SEND_ANONYMOUS_USAGE_STATS="false"
+    ):
         try:
             res = dbtRunner().invoke(full)
         finally:
@@ -73,8 +79,11 @@ def run_dbt(args: list[str], db_path: Path, work_dir: Path) -> None:
     if not res.success:
         failed = []
         if res.result is not None and hasattr(res.result, "results"):
-            failed = [f"{r.node.name}: {r.status} {r.message}" for r in res.result.results
-                      if str(r.status) not in ("success", "pass")]
+            failed = [
+                f"{r.node.name}: {r.status} {r.message}"
+                for r in res.result.results
+                if str(r.status) not in ("success", "pass")
+            ]
         raise AssertionError(f"dbt {' '.join(args[:1])} failed: {res.exception or failed}")
 
 
@@ -94,9 +103,14 @@ def mart_frames(db_path: Path) -> dict[str, pd.DataFrame]:
     """Every mart table, rows sorted, floats rounded (sums of doubles may differ in the last bit)."""
     out: dict[str, pd.DataFrame] = {}
     with duckdb.connect(str(db_path), read_only=True) as con:
-        tables = [r[0] for r in con.execute(
-            "select table_name from information_schema.tables where table_schema = ? and table_type = 'BASE TABLE'",
-            [MART_SCHEMA]).fetchall()]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = ? and table_type = 'BASE TABLE'",
+                [MART_SCHEMA],
+            ).fetchall()
+        ]
         for t in sorted(set(tables) - WINDOW_SCRATCH):
             df = con.execute(f"select * from {MART_SCHEMA}.{t}").df()
             for c in df.columns:
@@ -109,8 +123,10 @@ def mart_frames(db_path: Path) -> dict[str, pd.DataFrame]:
 
 
 def mart_checksums(db_path: Path) -> dict[str, str]:
-    return {t: hashlib.sha256(df.to_csv(index=False).encode()).hexdigest()[:16]
-            for t, df in mart_frames(db_path).items()}
+    return {
+        t: hashlib.sha256(df.to_csv(index=False).encode()).hexdigest()[:16]
+        for t, df in mart_frames(db_path).items()
+    }
 
 
 def days(start: date, end: date) -> list[date]:
