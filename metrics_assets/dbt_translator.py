@@ -58,13 +58,18 @@ class MetricsDbtTranslator(DagsterDbtTranslator):
             "owners_secondary": pipeline.owners.secondary,
             "dagster/table_name": f"{props.get('schema')}.{props.get('alias') or props['name']}",
         }
-        if meta.get("grain_date"):
+        period = meta.get("grain_period")
+        if meta.get("grain_date") and not period:
             metadata["partition_expr"] = meta["grain_date"]
+        if period:
+            metadata["grain_period"] = period
+        # Month/quarter tables follow the pipeline's monthly SLA when it has one.
+        sla = meta.get("sla") or ("monthly" if period and pipeline.sla.monthly else "daily")
         return spec.replace_attributes(
             group_name=pid,
             owners=[pipeline.owners.primary, pipeline.owners.secondary],
             tags={**spec.tags, "pipeline": pid, "audience": pipeline.audience.value,
                   "domain": pipeline.domain, "layer": layer},
             metadata={**spec.metadata, **metadata},
-            freshness_policy=freshness_policy_for(pipeline, meta.get("sla", "daily")),
+            freshness_policy=freshness_policy_for(pipeline, sla),
         )

@@ -1,5 +1,9 @@
 """The one place that assembles the code location's Definitions."""
 
+import shutil
+import sys
+from pathlib import Path
+
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
@@ -11,8 +15,14 @@ from resources.raw_source import RawSource
 from resources.warehouse import Warehouse
 
 
-def build_resources() -> dict[str, object]:
-    warehouse = Warehouse.from_env()
+def dbt_executable() -> str:
+    """dbt from the same environment as this interpreter, even when the venv is not activated."""
+    local = Path(sys.executable).parent / "dbt"
+    return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
+
+
+def build_resources(warehouse: Warehouse | None = None) -> dict[str, object]:
+    warehouse = warehouse or Warehouse.from_env()
     w = world()
     return {
         "warehouse": warehouse,
@@ -21,15 +31,19 @@ def build_resources() -> dict[str, object]:
             scale_factor=w.scale_factor, seed=w.seed, launch_date=w.launch_date.isoformat(),
         ),
         "dbt": DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=str(DBT_PROJECT.profiles_dir),
-                              target=DBT_PROJECT.target),
+                              target=DBT_PROJECT.target, dbt_executable=dbt_executable()),
     }
 
 
-defs = dg.Definitions(
-    assets=[*RAW_ASSETS, metrics_dbt_models],
-    jobs=[ALL_PIPELINES_JOB],
-    schedules=[DAILY_SCHEDULE],
-    resources=build_resources(),
-    # The embedded DuckDB file takes one writer at a time, so steps run in one process.
-    executor=dg.in_process_executor,
-)
+def build_definitions(resources: dict[str, object] | None = None) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[*RAW_ASSETS, metrics_dbt_models],
+        jobs=[ALL_PIPELINES_JOB],
+        schedules=[DAILY_SCHEDULE],
+        resources=resources or build_resources(),
+        # The embedded DuckDB file takes one writer at a time, so steps run in one process.
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

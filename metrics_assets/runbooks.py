@@ -114,6 +114,13 @@ def describe_deadline(d: Deadline) -> str:
     return f"by {when} (cron `{d.deadline_cron}`; data must be at most {d.lower_bound_hours:g} h old then)"
 
 
+def _daily_run(cfg: PipelineConfig) -> str:
+    minute, hour, *_ = cfg.daily_run_cron.split()
+    if minute.isdigit() and hour.isdigit():
+        return f"at {int(hour):02d}:{int(minute):02d} UTC (cron `{cfg.daily_run_cron}`)"
+    return f"on cron `{cfg.daily_run_cron}` (UTC)"
+
+
 def _fail_effect(p: Pipeline, severity: str) -> str:
     if severity == "ERROR" and p.is_investor:
         return "blocks publication; pages on-call"
@@ -191,7 +198,8 @@ def _escalation(
             + "."
         )
     out.append(
-        "Who was paged when: the incident log (`metrics incidents`); who is on call: the rotation lookup."
+        "Who is on call now: `metrics oncall who` (or `--at <time>`); "
+        "who was paged when: the incident log (`metrics incidents`)."
     )
     return out
 
@@ -231,6 +239,7 @@ def render_block(p: Pipeline, cfg: PipelineConfig, fms: dict[str, FailureMode], 
             if p.is_investor
             else "older days may be backfilled freely |"
         ),
+        f"| Daily run | schedule `all_pipelines_daily` builds yesterday's partition {_daily_run(cfg)} |",
         f"| Metric definitions | `{cfg.metric_definitions_version}` (shared/spec/metrics.md) |",
         f"| Raw sources checked here | {', '.join(f'`raw.{s}`' for s in raw) or 'none (reads marts)'} |",
         "",

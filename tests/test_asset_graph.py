@@ -49,8 +49,10 @@ def test_investor_tables_follow_the_investor_sla():
         node = GRAPH.get(key)
         p = pipeline_config().get(node.tags["pipeline"])
         policy = node.freshness_policy
-        deadlines = {p.sla.daily.deadline_cron} | ({p.sla.monthly.deadline_cron} if p.sla.monthly else set())
-        assert policy.deadline_cron in deadlines, key.to_user_string()
+        period = node.metadata.get("grain_period")
+        expected = p.sla.monthly if (period and p.sla.monthly) else p.sla.daily
+        assert policy.deadline_cron == expected.deadline_cron, key.to_user_string()
+        assert policy.lower_bound_delta == expected.lower_bound, key.to_user_string()
 
 
 def _spec_snapshot() -> dict:

@@ -214,23 +214,40 @@ class World:
         return f
 
     def _human_events(self, k: int) -> Frame:
+        """Events of day k's active users: each user's events fall into 1-8 sessions inside the day.
+
+        Session and user attributes are hashed once per session / user and then indexed per event.
+        """
         r = rand.rng(self.seed, k, ST_EVENTS)
         uid, seg = self.pop.active(k)
         segs = list(self.cfg.segments.values())
         lam = np.array([sg.events_per_day for sg in segs])[seg]
         n = 1 + r.poisson(lam - 1)
         nsess = np.minimum(np.minimum(n, 1 + r.poisson(self.cfg.sessions_per_active_day - 1, len(uid))), 8)
-        e_uid = np.repeat(uid, n)
-        sess = np.floor(r.random(len(e_uid)) * np.repeat(nsess, n)).astype(np.int64)
-        t, hint = self._sessions(e_uid, sess, k, None, r)
+        user_idx = np.repeat(np.arange(len(uid)), n)
+        sess = np.floor(r.random(len(user_idx)) * nsess[user_idx]).astype(np.int64)
+        offset = np.concatenate([[0], np.cumsum(nsess)[:-1]]).astype(np.int64)
+        s_uid = np.repeat(uid, nsess)
+        s_idx = np.arange(len(s_uid), dtype=np.int64) - np.repeat(offset, nsess)
+        key = rand.hash64(self.seed, s_uid, k, s_idx)
+        length = np.minimum(
+            -np.log1p(-rand.uniform(key, H_SESS[3])) * self.cfg.session_minutes_mean * 60, 3600.0
+        )
+        start = rand.diurnal_seconds(*(rand.uniform(key, h) for h in H_SESS[:3]))
+        start = np.minimum(start, 86_399 - np.ceil(length)).astype(np.float64)
+        row = offset[user_idx] + sess
+        t = day_start_us(self.pop.day(k)) + ((start[row] + r.random(len(row)) * length[row]) * 1e6).astype(
+            np.int64
+        )
+        ua = (rand.hash64(self.seed, uid, S_UA) % np.uint64(len(NORMAL_UAS))).astype(np.int64)
         return self._event_frame(
-            len(e_uid),
-            user_id=e_uid,
-            device=rand.hash64(self.seed, e_uid, S_DEVICE),
-            hint=hint,
+            len(row),
+            user_id=uid[user_idx],
+            device=rand.hash64(self.seed, uid, S_DEVICE)[user_idx],
+            hint=rand.hash64(key, H_SESS[4])[row],
             t_us=t,
-            ip=self.user_ip(e_uid),
-            ua=(rand.hash64(self.seed, e_uid, S_UA) % np.uint64(len(NORMAL_UAS))).astype(np.int64),
+            ip=self.user_ip(uid)[user_idx],
+            ua=ua[user_idx],
         )
 
     def activation_events(self, k: int) -> Frame:
