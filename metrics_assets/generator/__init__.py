@@ -126,6 +126,7 @@ def generate_range(
     launch = launch_date or world_cfg().launch_date
     out: dict[str, dict[str, float]] = {}
     with duckdb.connect(str(db_path)) as con:
+        con.execute("SET enable_progress_bar = false")
         for name in SOURCES:
             t0 = time.perf_counter()
             rows = write_partitions(con, name, start, end, scale_factor=sf, seed=seed, launch_date=launch)
