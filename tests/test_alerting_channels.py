@@ -70,7 +70,8 @@ def test_pagerduty_channel_triggers_acks_and_resolves_with_the_incident_dedup_ke
     bodies = [r.body for r in pd.requests]
     assert [r.path.rstrip("/") for r in pd.requests] == ["/v2/enqueue"] * 4  # pypd appends "/"
     assert [(b["event_action"], b["dedup_key"]) for b in bodies] == [
-        ("trigger", "INC-00007"), ("acknowledge", "INC-00007"), ("resolve", "INC-00007"), ("trigger", "INC-00008")]
+        ("trigger", "INC-00007"), ("acknowledge", "INC-00007"), ("resolve", "INC-00007"),
+        ("trigger", "INC-00008")]
     assert bodies[0]["routing_key"] == SECRETS["PAGERDUTY_ROUTING_KEY_SEV1"]
     assert bodies[3]["routing_key"] == SECRETS["PAGERDUTY_ROUTING_KEY_SEV2"]
     assert bodies[0]["payload"]["severity"] == "critical" and bodies[3]["payload"]["severity"] == "warning"
@@ -93,9 +94,9 @@ def test_email_channel_sends_over_smtp_with_login_from_env():
 
 def test_missing_secret_names_the_env_var_and_alerts_fall_back_to_the_outbox(tmp_path, caplog):
     settings = load_alerting_settings().with_channels(enabled=("slack",))
-    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"):
-        with IncidentStore.open(tmp_path / "w.duckdb") as store:
-            build_dispatcher(settings, store, env={})
+    db = tmp_path / "w.duckdb"
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"), IncidentStore.open(db) as store:
+        build_dispatcher(settings, store, env={})
     rt = AlertRuntime(db_path=lambda: tmp_path / "w.duckdb", settings=lambda: settings, env={})
     with caplog.at_level(logging.ERROR), rt.engine() as eng:
         assert eng.dispatcher.names == ["outbox"]
@@ -119,7 +120,8 @@ def test_engine_delivers_on_every_channel_and_secrets_never_leak(tmp_path, caplo
     with FakeSlack() as slack, FakePagerDuty() as pd, FakeSMTP() as smtp, caplog.at_level(logging.DEBUG):
         settings = _all_channels(slack, pd, smtp, pd_escalates=pd_escalates)
         with engine_for_test(tmp_path / "w.duckdb", clock, settings=settings, env=SECRETS) as eng:
-            (inc_id,) = eng.report([Failure("growth_agg", FailureKind.RUN_FAILURE, "agg_growth", clock.now())]).opened
+            failure = Failure("growth_agg", FailureKind.RUN_FAILURE, "agg_growth", clock.now())
+            (inc_id,) = eng.report([failure]).opened
             clock.advance(minutes=11)
             eng.advance()
             slack.fail_with = (500, '{"ok": false, "error": "bad token ' + SECRETS["SLACK_BOT_TOKEN"] + '"}')
