@@ -48,8 +48,10 @@ def score_days(
     direction: str,
     kind: str = "count",
     label: str = "value",
+    min_baseline: float = 0.0,
 ) -> list[DayResult]:
-    """One DayResult per scored day; kind "count" scores relative change, "ratio" absolute points."""
+    """One DayResult per scored day; kind "count" scores relative change, "ratio" absolute points.
+    Below `min_baseline` expected volume a count is too small for a daily decision: skipped."""
     del ctx
     flagged: set[date] = set()
     out: list[DayResult] = []
@@ -68,6 +70,20 @@ def score_days(
                     value=series[d],
                     threshold=floor,
                     message=f"not enough clean history to score {label} on {d}",
+                )
+            )
+            continue
+        expected = score.get("baseline")
+        if expected is not None and abs(expected) < min_baseline:
+            out.append(
+                DayResult(
+                    d,
+                    None,
+                    value=series[d],
+                    baseline=expected,
+                    threshold=floor,
+                    message=f"{label}: expected {expected:.3g} is below the minimum volume "
+                    f"{min_baseline:g} for a daily decision",
                 )
             )
             continue

@@ -66,7 +66,15 @@ def events_volume(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     series = fill_series(
         {d: r["n"] for d, r in rows.items()}, start, max(days) + timedelta(days=1), zero_fill=True
     )
-    return score_days(ctx, series, days, floor=cfg.floor_pct, direction=cfg.direction, label="events")
+    return score_days(
+        ctx,
+        series,
+        days,
+        floor=cfg.floor_pct,
+        direction=cfg.direction,
+        label="events",
+        min_baseline=cfg.min_volume,
+    )
 
 
 # ---------------------------------------------------------------- marts
@@ -101,8 +109,7 @@ def session_id_unique(ctx: EvalContext, days: list[date]) -> list[DayResult]:
 def _quality(ctx: EvalContext, days: list[date], expr: str, back: bool = True) -> dict[date, float]:
     start = history_start(ctx, days) if back else min(days)
     rows = ctx.by_day(
-        f"select metric_date as day, {expr} as v from {relation('agg_event_quality_daily')} "
-        "where metric_date >= ? and metric_date < ?",
+        f"select day, {expr} as v from {relation('agg_event_quality_daily')} where day >= ? and day < ?",
         [start, max(days) + timedelta(days=1)],
     )
     return {d: float(r["v"]) for d, r in rows.items() if r["v"] is not None and not pd.isna(r["v"])}
@@ -111,7 +118,7 @@ def _quality(ctx: EvalContext, days: list[date], expr: str, back: bool = True) -
 @implements("agg_event_quality_daily", "duplicate_rate_vs_baseline")
 def duplicate_rate(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     cfg = ctx.settings.engagement.duplicate_rate
-    series = _quality(ctx, days, "cast(duplicate_events as double) / nullif(received_events, 0)")
+    series = _quality(ctx, days, "duplicate_rate")
     scored = score_days(
         ctx, series, days, floor=cfg.floor_pp, direction="spike", kind="ratio", label="duplicate rate"
     )
@@ -134,9 +141,7 @@ def duplicate_rate(ctx: EvalContext, days: list[date]) -> list[DayResult]:
 @implements("agg_event_quality_daily", "unknown_event_type_share")
 def unknown_event_types(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     limit = ctx.settings.engagement.unknown_event_types.max_share
-    series = _quality(
-        ctx, days, "cast(unknown_type_events as double) / nullif(deduplicated_events, 0)", back=False
-    )
+    series = _quality(ctx, days, "unknown_type_share", back=False)
     out = []
     for d in days:
         if d not in series:
@@ -161,7 +166,7 @@ def unknown_event_types(ctx: EvalContext, days: list[date]) -> list[DayResult]:
 @implements("agg_event_quality_daily", "bot_share_vs_baseline")
 def bot_share(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     cfg = ctx.settings.engagement.bot_share
-    series = _quality(ctx, days, "cast(bot_events as double) / nullif(deduplicated_events, 0)")
+    series = _quality(ctx, days, "bot_share")
     return score_days(
         ctx, series, days, floor=cfg.floor_pp, direction="spike", kind="ratio", label="bot share of events"
     )
@@ -172,10 +177,10 @@ def engagement_values(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     cfg = ctx.settings.engagement.engagement_values
     rows = ctx.by_day(
         f"""
-        select a.metric_date as day, a.dau, a.wau, a.mau,
+        select a.day, a.dau, a.wau, a.mau,
                (select count(*) from {relation("fct_events")} e
-                 where e.event_date = a.metric_date and e.user_id is null) as null_users
-        from {relation("agg_engagement_daily")} a where a.metric_date >= ? and a.metric_date < ?
+                 where e.event_date = a.day and e.user_id is null) as null_users
+        from {relation("agg_engagement_daily")} a where a.day >= ? and a.day < ?
         """,
         list(dwindow(days)),
     )
@@ -214,8 +219,7 @@ def engagement_values(ctx: EvalContext, days: list[date]) -> list[DayResult]:
 def _engagement_series(ctx: EvalContext, days: list[date], expr: str) -> dict[date, float]:
     start = history_start(ctx, days)
     rows = ctx.by_day(
-        f"select metric_date as day, {expr} as v from {relation('agg_engagement_daily')} "
-        "where metric_date >= ? and metric_date < ?",
+        f"select day, {expr} as v from {relation('agg_engagement_daily')} where day >= ? and day < ?",
         [start, max(days) + timedelta(days=1)],
     )
     return fill_series(
@@ -233,6 +237,7 @@ def session_length(ctx: EvalContext, days: list[date]) -> list[DayResult]:
         floor=cfg.floor_pct,
         direction=cfg.direction,
         label="average session seconds",
+        min_baseline=cfg.min_volume,
     )
 
 
@@ -246,4 +251,5 @@ def dau_deviation(ctx: EvalContext, days: list[date]) -> list[DayResult]:
         floor=cfg.floor_pct,
         direction=cfg.direction,
         label="DAU",
+        min_baseline=cfg.min_volume,
     )

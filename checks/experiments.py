@@ -9,7 +9,7 @@ from scipy.stats import chisquare
 
 from checks.core import DayResult, EvalContext, implements, to_date
 from checks.relations import relation
-from checks.sql import ts, window
+from checks.sql import dwindow, ts, window
 from metrics_assets.generator.settings import experiments as experiment_config
 
 
@@ -128,15 +128,58 @@ def sample_ratio_mismatch(ctx: EvalContext, days: list[date]) -> list[DayResult]
 
 @implements("agg_growth_experiment_daily", "one_variant_per_user_and_experiment")
 def one_variant_per_person(ctx: EvalContext, days: list[date]) -> list[DayResult]:
-    """The experiment cut counts each new person once per experiment: its new users per
-    experiment must equal the day's new persons that have an assignment in that experiment."""
-    rows = ctx.by_day(
+    """Each new person counts once per experiment in the cut: the cut's new users per (day,
+    experiment) must equal the distinct new persons assigned in it, and no person may carry two
+    variants (their user ids assigned differently)."""
+    frame = ctx.df(
         f"""
-        select metric_date as day, experiment_id, sum(new_users) as cut_users
-        from {relation("agg_growth_experiment_daily")}
-        where metric_date >= ? and metric_date < ? group by 1, 2
+        with np as (
+            select person_id, first_signup_date as day from {relation("dim_persons")}
+            where first_signup_date >= ? and first_signup_date < ?
+        ),
+        pv as (
+            select np.day, np.person_id, a.experiment_id, count(distinct a.variant) as variants
+            from np
+            join {relation("dim_users")} u on u.person_id = np.person_id
+            join {relation("stg_experiment_assignments")} a on a.user_id = u.user_id
+            group by 1, 2, 3
+        ),
+        expected as (
+            select day, experiment_id, count(*) as persons,
+                   sum(case when variants > 1 then 1 else 0 end) as multi_variant
+            from pv group by 1, 2
+        ),
+        cut as (
+            select day, experiment_id, sum(new_users) as cut_users
+            from {relation("agg_growth_experiment_daily")}
+            where day >= ? and day < ? group by 1, 2
+        )
+        select coalesce(e.day, c.day) as day, coalesce(e.experiment_id, c.experiment_id) as experiment_id,
+               coalesce(e.persons, 0) as persons, coalesce(e.multi_variant, 0) as multi_variant,
+               coalesce(c.cut_users, 0) as cut_users
+        from expected e full outer join cut c on c.day = e.day and c.experiment_id = e.experiment_id
         """,
-        [min(days), max(days) + timedelta(days=1)],
+        [*dwindow(days), *dwindow(days)],
     )
-    del rows
-    raise NotImplementedError("pending the dbt experiment model's columns")
+    frame["day"] = frame["day"].map(to_date)
+    out = []
+    for d in days:
+        sub = frame[frame["day"] == d]
+        problems = [
+            f"{r.experiment_id}: {int(r.multi_variant)} person(s) in two variants, cut counts "
+            f"{int(r.cut_users)} new users for {int(r.persons)} assigned persons"
+            for r in sub.itertuples()
+            if int(r.multi_variant) or int(r.cut_users) != int(r.persons)
+        ]
+        out.append(
+            DayResult(
+                d,
+                not problems,
+                value=int(sub["multi_variant"].sum()) if not sub.empty else 0,
+                threshold=0,
+                message="; ".join(problems)
+                if problems
+                else f"every new person of {d} maps to one variant per experiment ({len(sub)} experiments)",
+            )
+        )
+    return out

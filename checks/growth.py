@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pandas as pd
+from scipy.stats import binom
 
 from checks.baseline import fill_series, history_start, score_days
 from checks.core import DayResult, EvalContext, implements
@@ -50,14 +51,13 @@ def spend_present(ctx: EvalContext, days: list[date]) -> list[DayResult]:
 
 @implements("raw/account_closures", "churn_log_freshness")
 def churn_log_freshness(ctx: EvalContext, days: list[date]) -> list[DayResult]:
-    """Closures of day D arriving late show as a drop against the same weekday, or as a log whose
-    newest closure is older than the allowed lag."""
+    """Closures of day D arriving late show as a silent churn log (no closure for far longer than
+    the usual gap between closures) or, at volume, as a drop against the same weekday."""
     cfg = ctx.settings.growth.churn_log
     start = history_start(ctx, days)
     rows = ctx.by_day(
         "select cast(closed_at as date) as day, count(*) as n, max(closed_at) as newest "
-        "from raw.account_closures "
-        "where closed_at >= ? and closed_at < ? group by 1",
+        "from raw.account_closures where closed_at >= ? and closed_at < ? group by 1",
         [ts(start), window(days)[1]],
     )
     series = fill_series(
@@ -65,32 +65,54 @@ def churn_log_freshness(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     )
     scored = {
         r.day: r
-        for r in score_days(ctx, series, days, floor=cfg.floor_pct, direction="drop", label="closures")
+        for r in score_days(
+            ctx,
+            series,
+            days,
+            floor=cfg.floor_pct,
+            direction="drop",
+            label="closures",
+            min_baseline=cfg.min_volume,
+        )
     }
-    newest_by_day = sorted((d, r["newest"]) for d, r in rows.items())
+    newest_by_day = sorted((d, pd.Timestamp(r["newest"]).to_pydatetime()) for d, r in rows.items())
     out = []
     for d in days:
         r = scored[d]
         end = min(ts(d + timedelta(days=1)), ctx.now)
-        newest = max((pd.Timestamp(n).to_pydatetime() for dd, n in newest_by_day if dd <= d), default=None)
-        hours = (end - newest).total_seconds() / 3600 if newest is not None else None
-        stale = hours is not None and hours > cfg.max_hours_since_last_closure
-        passed = False if (stale or r.passed is False) else r.passed
-        msg = r.message + (
-            f"; newest closure {hours:.0f} h before end of {d} (limit "
-            f"{cfg.max_hours_since_last_closure:.0f} h)"
-            if hours is not None
-            else ""
-        )
+        newest = max((n for dd, n in newest_by_day if dd <= d), default=None)
+        recent = sum(series.get(d - timedelta(days=i), 0.0) for i in range(1, cfg.rate_window_days + 1))
+        if newest is None or recent == 0:
+            out.append(
+                DayResult(
+                    d,
+                    r.passed,
+                    r.value,
+                    r.baseline,
+                    r.threshold,
+                    r.message + "; no closures in the trailing window to judge freshness",
+                    r.details,
+                )
+            )
+            continue
+        gap_hours = 24 * cfg.rate_window_days / recent
+        allowed = max(cfg.max_hours_since_last_closure, cfg.gap_multiple * gap_hours)
+        hours = (end - newest).total_seconds() / 3600
+        stale = hours > allowed
+        passed = False if (stale or r.passed is False) else (True if r.passed is None else r.passed)
         out.append(
             DayResult(
                 d,
                 passed,
-                value=r.value,
-                baseline=r.baseline,
-                threshold=r.threshold,
-                message=msg,
-                details={**r.details, "hours_since_newest_closure": hours},
+                value=hours,
+                baseline=gap_hours,
+                threshold=allowed,
+                message=(
+                    f"newest closure {hours:.0f} h before the end of {d} (allowed {allowed:.0f} h = "
+                    f"max({cfg.max_hours_since_last_closure:g} h, {cfg.gap_multiple:g} x mean gap "
+                    f"{gap_hours:.1f} h)); " + r.message
+                ),
+                details={**r.details, "closures": r.value, "closures_baseline": r.baseline},
             )
         )
     return out
@@ -107,10 +129,10 @@ def _d(v) -> date:
 def one_person_per_email(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     rows = ctx.by_day(
         f"""
-        with p as (select email_hash, cast(first_signup_at as date) as day from {relation("dim_persons")}),
-        dup as (select email_hash from {relation("dim_persons")} group by 1 having count(*) > 1)
-        select p.day, count(*) as persons, sum(case when dup.email_hash is not null then 1 else 0 end) as dups
-        from p left join dup on dup.email_hash = p.email_hash
+        with p as (select person_id, first_signup_date as day from {relation("dim_persons")}),
+        dup as (select person_id from {relation("dim_persons")} group by 1 having count(*) > 1)
+        select p.day, count(*) as persons, sum(case when dup.person_id is not null then 1 else 0 end) as dups
+        from p left join dup on dup.person_id = p.person_id
         where p.day >= ? and p.day < ? group by 1
         """,
         list(dwindow(days)),
@@ -122,7 +144,7 @@ def one_person_per_email(ctx: EvalContext, days: list[date]) -> list[DayResult]:
 def user_id_unique(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     rows = ctx.by_day(
         f"""
-        with u as (select user_id, cast(signed_up_at as date) as day from {relation("dim_users")}),
+        with u as (select user_id, signup_date as day from {relation("dim_users")}),
         dup as (select user_id from {relation("dim_users")} group by 1 having count(*) > 1)
         select u.day, count(*) as users, sum(case when dup.user_id is not null then 1 else 0 end) as dups
         from u left join dup on dup.user_id = u.user_id
@@ -149,8 +171,7 @@ def _zero_rule(days: list[date], rows: dict, col: str, what: str, total: str) ->
 def _growth_series(ctx: EvalContext, days: list[date], col: str) -> dict[date, float]:
     start = history_start(ctx, days)
     rows = ctx.by_day(
-        f"select metric_date as day, {col} as v from {relation('agg_growth_daily')} "
-        "where metric_date >= ? and metric_date < ?",
+        f"select day, {col} as v from {relation('agg_growth_daily')} where day >= ? and day < ?",
         [start, max(days) + timedelta(days=1)],
     )
     return fill_series(
@@ -163,10 +184,10 @@ def net_growth_bounds(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     cfg = ctx.settings.growth.net_growth
     rows = ctx.by_day(
         f"""
-        select g.metric_date as day, g.new_users, g.churned_users, g.net_growth, g.active_accounts,
-               lag(g.active_accounts) over (order by g.metric_date) as prev_active
+        select g.day, g.new_users, g.churned_users, g.net_growth, g.active_accounts,
+               lag(g.active_accounts) over (order by g.day) as prev_active
         from {relation("agg_growth_daily")} g
-        where g.metric_date >= ? and g.metric_date < ?
+        where g.day >= ? and g.day < ?
         """,
         [min(days) - timedelta(days=1), max(days) + timedelta(days=1)],
     )
@@ -215,23 +236,48 @@ def new_users_deviation(ctx: EvalContext, days: list[date]) -> list[DayResult]:
         floor=cfg.floor_pct,
         direction=cfg.direction,
         label="new users",
+        min_baseline=cfg.min_volume,
     )
 
 
 @implements("agg_signup_quality_daily", "bot_signup_share_vs_baseline")
 def bot_signup_share(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    """Signups per day are small counts, so the day's bot share is tested against the pooled bot
+    rate of the previous days with a one-sided binomial test, plus a business floor in points."""
     cfg = ctx.settings.growth.bot_signups
-    start = history_start(ctx, days)
     rows = ctx.by_day(
-        f"select metric_date as day, signup_records as n, bot_signups as bots "
-        f"from {relation('agg_signup_quality_daily')} where metric_date >= ? and metric_date < ?",
-        [start, max(days) + timedelta(days=1)],
+        f"select day, signups as n, bot_signups as bots "
+        f"from {relation('agg_signup_quality_daily')} where day >= ? and day < ?",
+        [min(days) - timedelta(days=cfg.baseline_days), max(days) + timedelta(days=1)],
     )
-    series = {
-        d: int(r["bots"] or 0) / int(r["n"])
-        for d, r in rows.items()
-        if r["n"] and int(r["n"]) >= cfg.min_signups
-    }
-    return score_days(
-        ctx, series, days, floor=cfg.floor_pp, direction="spike", kind="ratio", label="bot share of signups"
-    )
+    out = []
+    for d in days:
+        r = rows.get(d)
+        prior = [
+            rows[p] for p in (d - timedelta(days=i) for i in range(1, cfg.baseline_days + 1)) if p in rows
+        ]
+        n0, k0 = sum(int(x["n"] or 0) for x in prior), sum(int(x["bots"] or 0) for x in prior)
+        if r is None or not int(r["n"] or 0) or n0 < cfg.baseline_days:
+            out.append(DayResult(d, None, threshold=cfg.floor_pp, message=f"too few signups to judge {d}"))
+            continue
+        n, k = int(r["n"]), int(r["bots"] or 0)
+        p0 = (k0 + 0.5) / (n0 + 1)  # smoothed: a clean history of zero bots is not a zero rate
+        share = k / n
+        p_value = float(binom.sf(k - 1, n, p0)) if k else 1.0
+        failed = share - p0 >= cfg.floor_pp and p_value < cfg.p_value
+        out.append(
+            DayResult(
+                d,
+                not failed,
+                value=share,
+                baseline=p0,
+                threshold=cfg.floor_pp,
+                message=(
+                    f"{k} of {n} signups on {d} flagged as bots ({share:.1%}) vs {p0:.1%} over the previous "
+                    f"{cfg.baseline_days} days; binomial p={p_value:.2g} (alert below {cfg.p_value:g} and "
+                    f"+{cfg.floor_pp:.0%} points)"
+                ),
+                details={"p_value": p_value, "baseline_signups": n0, "baseline_bots": k0},
+            )
+        )
+    return out

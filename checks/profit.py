@@ -23,7 +23,15 @@ def orders_volume(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     series = fill_series(
         {d: r["n"] for d, r in rows.items()}, start, max(days) + timedelta(days=1), zero_fill=True
     )
-    return score_days(ctx, series, days, floor=cfg.floor_pct, direction=cfg.direction, label="orders")
+    return score_days(
+        ctx,
+        series,
+        days,
+        floor=cfg.floor_pct,
+        direction=cfg.direction,
+        label="orders",
+        min_baseline=cfg.min_volume,
+    )
 
 
 @implements("raw/refunds", "late_refund_monitor")
@@ -191,8 +199,9 @@ def cost_coverage(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     n_types = len(cfg.required_cost_types)
     frame = ctx.df(
         f"""
-        with f as (
-            select order_id, order_date, region from {_fct()}
+        with wm as (select max(recorded_at) as watermark from raw.order_costs),
+        f as (
+            select order_id, order_date, region, created_at from {_fct()}
             where order_date >= ? and order_date < ?
         ),
         c as (
@@ -200,19 +209,32 @@ def cost_coverage(ctx: EvalContext, days: list[date]) -> list[DayResult]:
             from raw.order_costs c join f on f.order_id = c.order_id
             where c.cost_type in ({types}) group by 1
         )
-        select f.order_date as day, f.region, count(*) as orders,
-               sum(case when coalesce(c.n_types, 0) = {n_types} then 1 else 0 end) as covered
-        from f left join c on c.order_id = f.order_id
+        select f.order_date as day, f.region,
+               sum(case when f.created_at <= wm.watermark - ? * interval '1 hour'
+                        then 1 else 0 end) as orders,
+               sum(case when f.created_at <= wm.watermark - ? * interval '1 hour'
+                         and coalesce(c.n_types, 0) = {n_types} then 1 else 0 end) as covered,
+               sum(case when f.created_at > wm.watermark - ? * interval '1 hour' then 1 else 0 end) as pending
+        from f cross join wm left join c on c.order_id = f.order_id
         group by 1, 2
         """,
-        list(dwindow(days)),
+        [*dwindow(days), *([cfg.cost_lines_max_lag_hours] * 3)],
     )
     out = []
     for d in days:
         sub = frame[frame["day"].astype(str).str[:10] == d.isoformat()]
+        pending = int(sub["pending"].sum()) if not sub.empty else 0
         sub = sub[sub["orders"] >= cfg.min_orders_per_region]
         if sub.empty:
-            out.append(DayResult(d, None, message=f"no completed orders on {d}"))
+            out.append(
+                DayResult(
+                    d,
+                    None,
+                    message=f"no completed orders due for cost lines on {d} "
+                    f"({pending} younger than {cfg.cost_lines_max_lag_hours:g} h before the newest "
+                    "cost line)",
+                )
+            )
             continue
         cov = {str(r.region): float(r.covered) / float(r.orders) for r in sub.itertuples()}
         worst = min(cov, key=cov.get)
@@ -341,7 +363,15 @@ def profit_deviation(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     series = fill_series(
         {d: r["v"] for d, r in rows.items()}, start, max(days) + timedelta(days=1), zero_fill=False
     )
-    return score_days(ctx, series, days, floor=cfg.floor_pct, direction=cfg.direction, label="daily profit")
+    return score_days(
+        ctx,
+        series,
+        days,
+        floor=cfg.floor_pct,
+        direction=cfg.direction,
+        label="daily profit",
+        min_baseline=cfg.min_volume,
+    )
 
 
 @implements("agg_profit_daily", "run_duration_vs_baseline")
@@ -349,21 +379,39 @@ def run_duration(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     """Single-day runs of the model (ops.asset_runs) against the median of earlier ones; range
     backfills are not comparable and are skipped."""
     cfg = ctx.settings.profit.run_duration
+    exists = ctx.df(
+        "select count(*) as n from information_schema.tables where lower(table_schema) = 'ops' "
+        "and lower(table_name) = 'asset_runs'"
+    )
+    if not int(exists["n"].iloc[0]):
+        return [DayResult(d, None, message="no runs recorded yet (ops.asset_runs is empty)") for d in days]
     frame = ctx.df(
         "select window_start as day, datediff('second', started_at, ended_at) as secs, ended_at "
         "from ops.asset_runs where asset_key = ? and datediff('day', window_start, window_end) = 1 "
         "order by ended_at",
-        ["agg_profit_daily"],
+        [cfg.asset_key],
     )
     frame["day"] = frame["day"].map(to_date)
     out = []
     for d in days:
         mine = frame[frame["day"] == d]
         if mine.empty:
-            out.append(DayResult(d, None, message=f"no single-day run of agg_profit_daily recorded for {d}"))
+            out.append(DayResult(d, None, message=f"no single-day run of {cfg.asset_key} recorded for {d}"))
             continue
         last = mine.iloc[-1]
         prior = frame[frame["ended_at"] < last["ended_at"]].tail(28)
+        if float(last["secs"]) > cfg.max_seconds:
+            out.append(
+                DayResult(
+                    d,
+                    False,
+                    value=float(last["secs"]),
+                    threshold=cfg.max_seconds,
+                    message=f"run for {d} took {float(last['secs']):.0f} s, above the "
+                    f"{cfg.max_seconds:.0f} s limit",
+                )
+            )
+            continue
         if len(prior) < cfg.min_runs:
             out.append(
                 DayResult(

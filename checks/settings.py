@@ -27,10 +27,12 @@ class _M(BaseModel):
 class Deviation(_M):
     floor_pct: float = Pct
     direction: Direction = "both"
+    min_volume: float = Field(default=0, ge=0)  # expected daily value below which a day is not scored
 
 
 class CostCoverage(_M):
     min_coverage: float = Share
+    cost_lines_max_lag_hours: float = Field(ge=0)
     required_cost_types: list[str] = Field(min_length=1)
     min_orders_per_region: int = Field(ge=1)
 
@@ -55,6 +57,8 @@ class Timezone(_M):
 
 
 class RunDuration(_M):
+    asset_key: str = Field(min_length=1)
+    max_seconds: float = Field(gt=0)
     floor_pct: float = Pct
     min_runs: int = Field(ge=2)
     min_seconds: float = Field(ge=0)
@@ -82,7 +86,10 @@ class MarketingSpend(_M):
 
 class ChurnLog(_M):
     floor_pct: float = Pct
+    min_volume: float = Field(ge=0)
     max_hours_since_last_closure: float = Field(gt=0)
+    gap_multiple: float = Field(gt=0)
+    rate_window_days: int = Field(ge=7, le=120)
 
 
 class NetGrowth(_M):
@@ -92,7 +99,8 @@ class NetGrowth(_M):
 
 class BotSignups(_M):
     floor_pp: float = Share
-    min_signups: int = Field(ge=1)
+    p_value: float = Field(gt=0, lt=1)
+    baseline_days: int = Field(ge=7, le=120)
 
 
 class Growth(_M):
@@ -156,8 +164,15 @@ class Publication(_M):
     closed_period: ClosedPeriod
 
 
+class Sources(_M):
+    sample_rows: int = Field(ge=0)
+    full_sample_max_days: int = Field(ge=1)
+    long_range_sample_rows: int = Field(ge=0)
+
+
 class CheckSettings(_M):
     version: str
+    sources: Sources
     anomaly: dict[str, Any]  # validated by checks/anomaly.py (AnomalyParams)
     profit: Profit
     growth: Growth
