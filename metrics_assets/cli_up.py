@@ -31,6 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--end", type=date.fromisoformat, default=None, help="last day (default: yesterday UTC)")
     p.add_argument("--headless", action="store_true", help="exit after the summary (CI, scripts)")
     p.add_argument("--port", type=int, default=3000)
+    p.add_argument("--log-level", default="WARNING", help="Dagster console log level for the runs")
     p.set_defaults(func=run)
 
 
@@ -55,20 +56,23 @@ def run(args: argparse.Namespace) -> int:
     start = max(end - timedelta(days=args.days - 1), pipeline_config().partitions_start_date)
     history_start = pipeline_config().partitions_start_date
     instance = dg.DagsterInstance.get()
+    quiet = {"loggers": {"console": {"config": {"log_level": args.log_level.upper()}}}}
     job = defs.get_job_def("all_pipelines")
     t0 = time.monotonic()
     if history_start < start:
         # Signup, churn and assignment history since launch: persons, cohorts and active accounts need it.
         print(f"[metrics up] loading user history {history_start} .. {start - timedelta(days=1)}")
         res = job.execute_in_process(
-            instance=instance, tags=_range_tags(history_start, start - timedelta(days=1)),
+            instance=instance, tags=_range_tags(history_start, start - timedelta(days=1)), run_config=quiet,
             asset_selection=[raw_key(s) for s in HISTORY_SOURCES], raise_on_error=False,
         )
         if not res.success:
             print("[metrics up] history load failed; see the run in the Dagster UI", file=sys.stderr)
             return 1
     print(f"[metrics up] materializing all pipelines for {start} .. {end} as one run")
-    res = job.execute_in_process(instance=instance, tags=_range_tags(start, end), raise_on_error=False)
+    res = job.execute_in_process(
+        instance=instance, tags=_range_tags(start, end), run_config=quiet, raise_on_error=False
+    )
     elapsed = time.monotonic() - t0
     print_summary(defs, instance, start, end, elapsed, run_ok=res.success)
     if args.headless:
