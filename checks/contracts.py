@@ -56,7 +56,7 @@ def canonical_type(type_name: str, precision: int | None = None, scale: int | No
     VARCHAR(n)/TEXT -> VARCHAR, Snowflake NUMBER(p,0) -> INTEGER, NUMBER(p,s) -> DECIMAL(p,s)."""
     t = re.sub(r"\s+", " ", type_name.strip().upper())
     if t in ("NUMBER", "DECIMAL", "NUMERIC") and precision is not None:
-        t = f"DECIMAL({precision},{scale or 0})"
+        t = f"{t}({precision},{scale or 0})"
     base = re.sub(r"\(.*\)$", "", t).strip()
     if base in _INT:
         return "INTEGER"
@@ -317,10 +317,11 @@ def check_source_contract(
     dup_keys = 0
     if src.primary_key and all(k in present for k in src.primary_key):
         keys = ", ".join(_q(k) for k in src.primary_key)
+        not_null = " AND ".join(f"{_q(k)} IS NOT NULL" for k in src.primary_key)
         (row,), _ = _rows(
             con,
             f"SELECT count(*), coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n "
-            f"FROM {src.table} WHERE {where} GROUP BY {keys} HAVING count(*) > 1) d",
+            f"FROM {src.table} WHERE {where} AND {not_null} GROUP BY {keys} HAVING count(*) > 1) d",
         )
         dup_keys, dup_rows = int(row[0]), int(row[1])
         if dup_keys:
