@@ -179,7 +179,8 @@ class IncidentStore:
         return [self._incident(r) for r in rows]
 
     def list(self, status: str | None = None, limit: int = 100) -> list[Incident]:
-        where, args = ("WHERE status = ?", [status]) if status else ("", [])
+        """Newest first; `status` None or "all" lists every incident."""
+        where, args = ("WHERE status = ?", [status]) if status and status != "all" else ("", [])
         rows = self.conn.execute(
             f"SELECT {_COLS} FROM ops.incidents {where} ORDER BY opened_at DESC, id DESC LIMIT {int(limit)}",
             args,
