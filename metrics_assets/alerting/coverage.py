@@ -55,7 +55,9 @@ class ConfigCalendar:
 
     def next_working_start(self, at: datetime) -> datetime:
         if self._impl is not None:
-            return self._impl.next_working_start(at)
+            opens = self._impl.next_working_start(at).astimezone(self.tz)
+            mine = datetime.combine(opens.date(), self.window.start_time, self.tz)  # alerting.yaml wins
+            return mine if mine >= at else opens
         local = at.astimezone(self.tz)
         d = local.date() + timedelta(days=1 if local.time() >= self.window.start_time else 0)
         while d.weekday() >= 5 or self._is_holiday(d):

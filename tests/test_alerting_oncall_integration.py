@@ -1,0 +1,82 @@
+"""Escalation against the real published rotation (config/oncall) and the team work calendar.
+
+The golden table pins semantics on a hand-written roster; this file checks the same rules hold
+with the generated schedule, whatever names it contains.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from metrics_assets.alerting.coverage import ConfigCalendar, severity_for
+from metrics_assets.alerting.escalation import first_page_time, plan_pages
+from metrics_assets.alerting.model import Action, FailureKind, Incident, Status, dedup_key
+from metrics_assets.alerting.runtime import RoleFallbackLookup, default_lookup
+from metrics_assets.alerting.settings import load_alerting_settings, load_roles
+from metrics_assets.config import pipeline_config
+from tests.fakes.oncall import ist
+
+settings, roles = load_alerting_settings(), load_roles()
+lookup = default_lookup(roles, settings)
+calendar = ConfigCalendar(settings)
+
+
+def _incident(pipeline: str, at, feeds_investor=False) -> Incident:
+    p = pipeline_config().get(pipeline)
+    kind = FailureKind.RUN_FAILURE
+    sev = severity_for(kind, pipeline_is_investor=p.is_investor, feeds_investor=feeds_investor)
+    t0 = first_page_time(at, sev, settings, calendar)
+    status = Status.OPEN if t0 == at else Status.DEFERRED
+    return Incident("INC-1", dedup_key(pipeline, kind, None), pipeline, kind, None, sev, status, at, t0,
+                    p.owners.primary, p.owners.secondary)
+
+
+def test_the_real_rotation_is_used():
+    assert not isinstance(lookup, RoleFallbackLookup), getattr(lookup, "why", "")
+
+
+@pytest.mark.parametrize("pipeline", ["profit_agg", "growth_agg", "engagement_agg"])
+@pytest.mark.parametrize("when", ["2026-03-07 02:00", "2026-03-09 08:55", "2026-03-09 09:00",
+                                  "2026-03-04 11:00", "2026-08-15 03:00", "2026-11-08 20:00"])
+def test_investor_ladder_follows_the_rotation(pipeline, when):
+    at = ist(when)
+    inc = _incident(pipeline, at)
+    pages = plan_pages(inc, lookup=lookup, settings=settings, roles=roles, calendar=calendar,
+                       now=at + timedelta(hours=1))
+    paged = [p for p in pages if p.action is Action.PAGE]
+    assert paged[0].at == at and paged[0].recipient == lookup.who(at).primary
+    assert len({p.recipient for p in paged}) == len(paged)  # every level adds a new person
+    assert paged[-1].recipient == roles.platform_lead
+    backup = lookup.who(at + timedelta(minutes=10)).backup
+    if backup != paged[0].recipient:
+        assert ("backup_oncall", backup) in [(p.level, p.recipient) for p in paged]
+    owner = pipeline_config().get(pipeline).owners.secondary
+    assert owner in [p.recipient for p in pages if p.level == "incident_commander"]
+
+
+def test_holiday_override_pages_the_acting_primary():
+    at = ist("2026-03-04 11:00")  # Holi: a critical holiday, backup acts as primary
+    who = lookup.who(at)
+    assert who.override_reason
+    pages = plan_pages(_incident("profit_agg", at), lookup=lookup, settings=settings, roles=roles,
+                       calendar=calendar, now=at)
+    assert pages[0].recipient == who.primary
+
+
+def test_experiment_failure_on_a_holiday_waits_for_the_next_working_morning():
+    at = ist("2026-03-04 11:00")  # Holi (Wednesday) is not a working day
+    inc = _incident("growth_daily", at)
+    assert inc.status is Status.DEFERRED and inc.page_start == ist("2026-03-05 09:00")
+    pages = plan_pages(inc, lookup=lookup, settings=settings, roles=roles, calendar=calendar,
+                       now=ist("2026-03-05 09:00"))
+    assert pages[0].at == ist("2026-03-05 09:00")
+    assert pages[0].recipient == lookup.who(ist("2026-03-05 09:00")).primary
+
+
+def test_experiment_failure_friday_night_waits_for_monday_handoff():
+    inc = _incident("profit_unit", ist("2026-03-13 22:00"))
+    assert inc.page_start == ist("2026-03-16 09:00")
+    assert _incident("profit_unit", ist("2026-03-13 22:00"), feeds_investor=True).page_start == ist(
+        "2026-03-13 22:00")
