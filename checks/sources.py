@@ -9,8 +9,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from checks.core import DayResult, EvalContext, implements
+import pandas as pd
+
+from checks.core import DayResult, EvalContext, implements, to_date
 from checks.registry import catalogue
+from checks.sql import window
 from metrics_assets.sources import SOURCES, Source
 
 
@@ -20,12 +23,71 @@ def _contract_findings(ctx: EvalContext, source: Source, days: list[date]) -> di
     from checks.contracts import check_source_contract
 
     cfg = ctx.settings.sources
-    sample = cfg.sample_rows if len(days) <= cfg.full_sample_max_days else cfg.long_range_sample_rows
+    if len(days) > cfg.full_sample_max_days:
+        return _range_findings(ctx, source, days)
     out: dict[date | None, list[str]] = {}
     with ctx.warehouse.connect() as con:
         for d in days:
-            res = check_source_contract(con, source.name, d, sample_rows=sample)
+            res = check_source_contract(con, source.name, d, sample_rows=cfg.sample_rows)
             out[d] = [v.message for v in res.violations]
+    return out
+
+
+STRUCTURAL = ("missing_table", "missing_column", "renamed_column", "type_changed")
+
+
+def _range_findings(ctx: EvalContext, source: Source, days: list[date]) -> dict[date | None, list[str]]:
+    """The same contract for a long range (backfill, CI year) in a fixed number of queries: the
+    schema once, nulls and duplicate keys grouped by day in SQL, pandera on a per-day sample."""
+    from checks import contracts
+
+    t, pc = source.table, source.partition_column
+    lo, hi = window(days)
+    out: dict[date | None, list[str]] = {}
+    with ctx.warehouse.connect() as con:
+        actual = contracts.actual_columns(con, t)
+    viol = contracts.schema_violations(source, actual)
+    out[None] = [v.message for v in viol]
+    if any(v.kind in STRUCTURAL for v in viol) or pc not in {a["name"] for a in actual}:
+        return out
+    required = [c.name for c in source.columns if not c.nullable]
+    nulls = ctx.df(
+        f"select cast({pc} as date) as day, "
+        + ", ".join(f"count(*) - count({c}) as {c}" for c in required)
+        + f" from {t} where {pc} >= ? and {pc} < ? group by 1",
+        [lo, hi],
+    )
+    for row in nulls.to_dict("records"):
+        d = to_date(row.pop("day"))
+        for c, n in row.items():
+            if n:
+                what = "key column" if c in source.primary_key else "non-nullable column"
+                out.setdefault(d, []).append(f"{t}.{c}: {int(n)} NULL value(s) in {what} on {d}")
+    if source.primary_key:
+        keys = ", ".join(source.primary_key)
+        dups = ctx.df(
+            f"select day, count(*) as dup_keys, sum(n - 1) as extra from ("
+            f"select cast(min({pc}) as date) as day, count(*) as n from {t} where {pc} >= ? and {pc} < ? "
+            f"group by {keys} having count(*) > 1) k group by 1",
+            [lo, hi],
+        )
+        for r in dups.to_dict("records"):
+            d = to_date(r["day"])
+            out.setdefault(d, []).append(
+                f"{t}.{'+'.join(source.primary_key)}: {int(r['dup_keys'])} duplicated key value(s) "
+                f"({int(r['extra'])} extra row(s)) on {d}"
+            )
+    sample = ctx.df(
+        f"select * from {t} where {pc} >= ? and {pc} < ? "
+        f"qualify row_number() over (partition by cast({pc} as date) order by {pc}) <= ?",
+        [lo, hi, ctx.settings.sources.long_range_sample_rows],
+    )
+    if not sample.empty and contracts._sample_violations(source, sample, []):
+        sample_day = pd.to_datetime(sample[pc]).dt.date
+        for d, grp in sample.groupby(sample_day):
+            already = [contracts.Violation("duplicate_key", None, "")] if d in out else []
+            found = contracts._sample_violations(source, grp.reset_index(drop=True), already)
+            out.setdefault(d, []).extend(v.message for v in found)
     return out
 
 
