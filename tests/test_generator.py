@@ -468,3 +468,23 @@ def test_user_agents_agree_with_the_bot_rules() -> None:
     narrowed = metric_rules().model_copy(update={"bot_user_agent_patterns": ["bot"]})
     with pytest.raises(ConfigError, match="miss the generator's bot user agents"):
         World(SEED, SF, LAUNCH, generator_settings(), narrowed, load_experiments())
+
+
+def test_churn_is_about_the_configured_daily_rate_of_open_accounts() -> None:
+    w = make_world(scale_factor=1.0, seed=SEED, launch_date=LAUNCH)
+    closed = opened = 0
+    for k in range(300, 360):
+        e = w.pop.existing(k)
+        live = e["kind"] != 1
+        opened += int((live & (e["close"] >= k)).sum())
+        closed += int((live & (e["close"] == k)).sum())
+    assert closed / opened == pytest.approx(generator_settings().churn_rate_per_day, rel=0.1)
+
+
+def test_some_events_and_orders_fall_next_to_midnight(con: duckdb.DuckDBPyConnection) -> None:
+    for table, col in (("app_events", "event_time"), ("orders", "created_at")):
+        first, last = con.execute(
+            f"SELECT count(*) FILTER (strftime({col}, '%H:%M') = '00:00'), "
+            f"count(*) FILTER (strftime({col}, '%H:%M') = '23:59') FROM raw.{table}"
+        ).fetchone()
+        assert first > 0 and last > 0, table
