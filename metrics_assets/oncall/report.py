@@ -88,6 +88,9 @@ def fairness_text(schedule: Schedule, team: TeamConfig) -> str:
         f"({f.continuity_pct:.0f}%)"
     )
     lines.append(f"holiday day overrides (backup acts as primary): {len(schedule.overrides)} segment(s)")
+    estimated = [f"{d} {n}" for d, n in schedule.holidays.items() if "(estimated)" in n]
+    if estimated:
+        lines.append("estimated by the library, confirm with the company list: " + "; ".join(estimated))
     lines.append("hard rules: " + ("all hold" if not f.violations else f"{len(f.violations)} VIOLATION(S)"))
     lines += [f"  - {v}" for v in f.violations]
     return "\n".join(lines)
