@@ -176,7 +176,7 @@ def _escalation(
     tz = alerting.get("timezone", team.get("timezone", ""))
     if p.is_investor:
         head = f"`{sev}`: pages 24x7. Each step fires only while nobody has acknowledged "
-        head += "(`metrics incidents ack`):"
+        head += "(`metrics incidents ack <id> --by <e-mail>`):"
     else:
         window = f"{hours.get('start', '?')}-{hours.get('end', '?')} {tz}" if hours else "business hours"
         head = (
