@@ -560,10 +560,18 @@ def _nonsense_values(con, day, p):
 
 def _feed_late(con, day, p):
     src = _src("orders")
-    pick = _pick(
-        con, src, f"{_day(src, day)} AND status = 'completed' AND NOT is_test", p["share"], p["seed"]
+    top = int(_one(con, f"SELECT max(order_id) FROM {src.table}"))
+    where = f"{_day(src, day)} AND status = 'completed' AND NOT is_test AND order_id <= {top}"
+    whole, frac = divmod(float(p["share"]), 1.0)
+    n = _copy(
+        con,
+        src,
+        f"SELECT rowid FROM {src.table} WHERE {where}",
+        {"order_id": _new_id(src, "order_id")},
+        times=int(whole),
     )
-    n = _copy(con, src, pick, {"order_id": _new_id(src, "order_id")})
+    if frac:
+        n += _copy(con, src, _pick(con, src, where, frac, p["seed"]), {"order_id": _new_id(src, "order_id")})
     return n, f"{n} completed orders of {day} landed after the experiment feed was built", []
 
 
@@ -676,6 +684,13 @@ FAULTS: dict[str, Fault] = {
             lambda p: SCHEMA_MODE[p["table"]],
             "a source column is renamed (whole table)",
             {"table": "orders", "column": "gross_amount", "new_name": None},
+            _renamed_column,
+        ),
+        _F(
+            "api_schema_drift",
+            lambda p: SCHEMA_MODE[p["table"]],
+            "the marketing API renames a field (whole table)",
+            {"table": "marketing_spend", "column": "spend_usd", "new_name": "spend"},
             _renamed_column,
         ),
         _F(
