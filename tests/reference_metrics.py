@@ -179,16 +179,9 @@ def counted_events(con: duckdb.DuckDBPyConnection, first_day: date, last_day: da
     ev["day"] = ev["event_time"].dt.date
     per_minute = ev.groupby(["ip", ev["event_time"].dt.floor("min")]).size()
     flooding = per_minute[per_minute > rules.max_events_per_ip_minute].reset_index()
-    flood_days = set(zip(flooding["ip"], flooding["event_time"].dt.date, strict=True))
-    flood = (
-        pd.Series(
-            [(ip, d) in flood_days for ip, d in zip(ev["ip"], ev["day"], strict=True)],
-            index=ev.index,
-            dtype=bool,
-        )
-        if flood_days
-        else pd.Series(False, index=ev.index)
-    )
+    # all of a flooding ip's events on that UTC day are bot traffic
+    flood_days = pd.MultiIndex.from_arrays([flooding["ip"], flooding["event_time"].dt.date]).unique()
+    flood = pd.Series(pd.MultiIndex.from_arrays([ev["ip"], ev["day"]]).isin(flood_days), index=ev.index)
     bot = _is_bot_ua(ev["user_agent"], rules) | flood
     ev = ev[~bot & ev["user_id"].notna()]
     ev["user_id"] = ev["user_id"].astype("int64")

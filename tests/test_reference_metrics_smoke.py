@@ -69,6 +69,7 @@ def test_engagement_matches_the_generated_truth(con, world) -> None:
 
 def test_engagement_ignores_duplicates_and_bots(con) -> None:
     before = ref.engagement_for_day(con, DAY)["dau"]
+    n_counted = len(ref.counted_events(con, DAY, DAY))
     c = _rollback(con)
     try:
         t = datetime(DAY.year, DAY.month, DAY.day, 12)
@@ -89,6 +90,7 @@ def test_engagement_ignores_duplicates_and_bots(con) -> None:
             [DAY],
         )
         assert ref.engagement_for_day(c, DAY)["dau"] == before
+        assert len(ref.counted_events(c, DAY, DAY)) == n_counted
         c.execute(ins, ["human-1", 999_000_004, t, t, "8.8.4.4", "MarketApp/5.4.1 (iPhone; iOS 17.5)"])
         assert ref.engagement_for_day(c, DAY)["dau"] == before + 1
     finally:
