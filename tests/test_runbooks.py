@@ -58,12 +58,32 @@ def targets(path: Path) -> set[str]:
 # ---- (a) + (b): anchors and the check registry ------------------------------------------------
 
 
-def test_every_failure_mode_has_its_anchor_in_the_named_runbook():
-    missing = [
+def missing_anchors(runbook_dir: Path) -> list[str]:
+    return [
         f"{fm_id} -> runbooks/{fm.runbook}.md"
         for fm_id, fm in catalogue().failure_modes.items()
-        if fm_id not in anchors(RUNBOOK_DIR / f"{fm.runbook}.md")
+        if fm_id not in anchors(runbook_dir / f"{fm.runbook}.md")
     ]
+
+
+def anchor_problems(runbook_dir: Path) -> list[str]:
+    """Anchors that are no failure mode, sit in the wrong runbook, or repeat."""
+    known = catalogue().failure_modes
+    problems = []
+    for path in sorted(runbook_dir.glob("*.md")):
+        found = anchors(path)
+        for a in set(found):
+            if a not in known:
+                problems.append(f"{path.name}: anchor {a!r} is no failure mode in failure_modes.yaml")
+            elif known[a].runbook != path.stem:
+                problems.append(f"{path.name}: anchor {a!r} belongs in {known[a].runbook}.md")
+            if found.count(a) > 1:
+                problems.append(f"{path.name}: anchor {a!r} appears {found.count(a)} times")
+    return problems
+
+
+def test_every_failure_mode_has_its_anchor_in_the_named_runbook():
+    missing = missing_anchors(RUNBOOK_DIR)
     assert not missing, f"failure modes without an anchor in their runbook: {missing}"
 
 
@@ -78,19 +98,38 @@ def test_every_check_runbook_link_resolves():
     assert not broken, f"check runbook links that do not resolve: {broken}"
 
 
+def test_every_dagster_asset_check_links_to_an_existing_anchor():
+    """The metadata the on-call engineer actually clicks (Dagster UI, page) resolves too."""
+    from checks.definitions import build_asset_checks
+
+    broken, seen = [], 0
+    for checks_def in build_asset_checks():
+        for spec in checks_def.check_specs:
+            seen += 1
+            link = spec.metadata["runbook"]
+            link = getattr(link, "path", link)
+            file, _, anchor = str(link).partition("#")
+            if not (PROJECT_ROOT / file).exists() or anchor not in anchors(PROJECT_ROOT / file):
+                broken.append(f"{spec.asset_key.to_user_string()}:{spec.name} -> {link}")
+    assert seen == len(catalogue().checks)
+    assert not broken, f"asset checks whose runbook link does not resolve: {broken}"
+
+
 def test_no_orphan_or_duplicate_anchors():
-    known = catalogue().failure_modes
-    problems = []
-    for path in RUNBOOKS:
-        found = anchors(path)
-        for a in set(found):
-            if a not in known:
-                problems.append(f"{path.name}: anchor {a!r} is no failure mode in failure_modes.yaml")
-            elif known[a].runbook != path.stem:
-                problems.append(f"{path.name}: anchor {a!r} belongs in {known[a].runbook}.md")
-            if found.count(a) > 1:
-                problems.append(f"{path.name}: anchor {a!r} appears {found.count(a)} times")
+    problems = anchor_problems(RUNBOOK_DIR)
     assert not problems, "\n".join(problems)
+
+
+def test_anchor_checks_catch_a_removed_and_an_orphan_anchor(runbook_copy: Path):
+    path = runbook_copy / "profit_agg.md"
+    text = path.read_text()
+    text = text.replace('<a id="profit-cost-coverage"></a>', "")
+    text += '\n<a id="profit-made-up"></a>\n<a id="growth-late-churn"></a>\n'
+    path.write_text(text)
+    assert missing_anchors(runbook_copy) == ["profit-cost-coverage -> runbooks/profit_agg.md"]
+    problems = anchor_problems(runbook_copy)
+    assert any("'profit-made-up' is no failure mode" in p for p in problems)
+    assert any("'growth-late-churn' belongs in growth_agg.md" in p for p in problems)
 
 
 def test_each_failure_mode_section_says_what_it_means_and_how_to_recover():
@@ -119,9 +158,9 @@ def test_every_pipeline_has_a_runbook_and_the_index_lists_it():
         assert f"({pid}.md)" in index, f"runbooks/README.md does not link {pid}.md"
 
 
-def test_markdown_links_resolve():
+def broken_links(runbook_dir: Path) -> list[str]:
     broken = []
-    for path in RUNBOOKS:
+    for path in sorted(runbook_dir.glob("*.md")):
         for link in LINK.findall(path.read_text()):
             if re.match(r"^[a-z]+://", link):
                 continue
@@ -131,21 +170,41 @@ def test_markdown_links_resolve():
                 broken.append(f"{path.name}: {link} (no file {file})")
             elif anchor and dest.suffix == ".md" and anchor not in targets(dest):
                 broken.append(f"{path.name}: {link} (no anchor or heading {anchor!r})")
-    assert not broken, "\n".join(broken)
+    return broken
 
 
-def test_threshold_references_name_real_config_keys():
+def bad_threshold_refs(runbook_dir: Path) -> list[str]:
     """Runbooks cite thresholds as `checks.yaml: a.b.c` instead of retyping the number."""
     cfg = yaml.safe_load((PROJECT_ROOT / "config" / "checks.yaml").read_text())
     bad = []
-    for path in RUNBOOKS:
+    for path in sorted(runbook_dir.glob("*.md")):
         for ref in CHECKS_KEY.findall(path.read_text()):
             node = cfg
             for part in ref.split("."):
                 node = node.get(part) if isinstance(node, dict) else None
             if node is None:
                 bad.append(f"{path.name}: config/checks.yaml has no key {ref}")
+    return bad
+
+
+def test_markdown_links_resolve():
+    broken = broken_links(RUNBOOK_DIR)
+    assert not broken, "\n".join(broken)
+
+
+def test_threshold_references_name_real_config_keys():
+    bad = bad_threshold_refs(RUNBOOK_DIR)
     assert not bad, "\n".join(bad)
+
+
+def test_link_and_threshold_checks_catch_bad_references(runbook_copy: Path):
+    path = runbook_copy / "growth_agg.md"
+    path.write_text(path.read_text() + "\n[x](profit_agg.md#no-such-heading) [y](nowhere.md) "
+                    "`checks.yaml: growth.no_such.key`\n")
+    assert len(broken_links(runbook_copy)) == 2
+    assert bad_threshold_refs(runbook_copy) == [
+        "growth_agg.md: config/checks.yaml has no key growth.no_such.key"
+    ]
 
 
 # ---- (c): generated blocks are up to date ----------------------------------------------------
