@@ -158,8 +158,17 @@ class ClosedPeriod(_M):
     approval_tag: str = Field(min_length=1)
 
 
+class InvestorTable(_M):
+    pipeline: str
+    model: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    day_column: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    period: Literal["day", "month", "quarter"] = "day"
+    depends_on_days_after: int = Field(default=0, ge=0, le=120)
+
+
 class Publication(_M):
     schema_: str = Field(alias="schema", min_length=1)
+    tables: dict[str, InvestorTable] = Field(min_length=1)
     extra_gate_assets: dict[str, list[str]] = Field(default_factory=dict)
     closed_period: ClosedPeriod
 
