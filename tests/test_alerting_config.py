@@ -1,0 +1,39 @@
+"""config/alerting.yaml is validated at load; a bad file names the key."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from metrics_assets.alerting.settings import load_alerting_settings, load_roles
+from metrics_assets.config import ConfigError, config_dir
+
+
+def _write(tmp_path, mutate):
+    raw = yaml.safe_load((config_dir() / "alerting.yaml").read_text())
+    mutate(raw)
+    path = tmp_path / "alerting.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_committed_config_loads():
+    s = load_alerting_settings()
+    assert [st.after_minutes for st in s.severities["sev1"].ladder] == [0, 10, 15, 30]
+    assert [b.after_minutes for b in s.severities["sev1"].business] == [120, 360]
+    assert s.channels.enabled == ("outbox",)
+    assert load_roles().platform_lead.endswith("@metrics.example.com")
+
+
+@pytest.mark.parametrize("mutate, key", [
+    (lambda r: r["coverage"]["business_hours"].update(start="9am"), "coverage.business_hours.start"),
+    (lambda r: r["severities"]["sev1"]["ladder"].reverse(), "severities.sev1"),
+    (lambda r: r["severities"]["sev1"]["ladder"][1].update(level="boss"), "severities.sev1.ladder.1.level"),
+    (lambda r: r["severities"].pop("notice"), "severities"),
+    (lambda r: r["channels"].update(enabled=["outbox", "fax"]), "channels.enabled"),
+    (lambda r: (r["channels"].update(enabled=["slack"]), r["channels"].pop("slack")), "channels.slack"),
+])
+def test_bad_config_is_refused_naming_the_key(tmp_path, mutate, key):
+    with pytest.raises(ConfigError) as err:
+        load_alerting_settings(_write(tmp_path, mutate))
+    assert key in str(err.value)
