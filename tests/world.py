@@ -41,7 +41,10 @@ def definitions(path: Path, scale_factor: float = SF) -> dg.Definitions:
 
     use_warehouse(path)
     resources = build_resources(Warehouse(backend="duckdb", duckdb_path=str(path)))
-    resources["raw_source"] = resources["raw_source"].model_copy(update={"scale_factor": scale_factor})
+    base = resources["raw_source"]
+    resources["raw_source"] = type(base)(
+        mode=base.mode, scale_factor=scale_factor, seed=base.seed, launch_date=base.launch_date
+    )
     return build_definitions(resources)
 
 
