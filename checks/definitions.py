@@ -104,7 +104,7 @@ def build_asset_check(check: CheckDef) -> dg.AssetChecksDefinition:
         },
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        outcomes = evaluate(check, warehouse, run_days(context), run_id=context.run_id)
+        outcomes = evaluate(check, warehouse, run_days(context), run_id=context.run.run_id)
         history.append(warehouse, outcomes)
         for o in outcomes:
             if o.failed:

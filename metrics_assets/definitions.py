@@ -7,8 +7,12 @@ from pathlib import Path
 import dagster as dg
 from dagster_dbt import DbtCliResource
 
+from checks import ASSET_CHECKS
+from metrics_assets.alerting import ALERT_SENSORS
 from metrics_assets.dbt_assets import DBT_PROJECT, metrics_dbt_models
 from metrics_assets.jobs import ALL_PIPELINES_JOB, DAILY_SCHEDULE
+from metrics_assets.oncall.assets import oncall_schedule
+from metrics_assets.publish import PUBLISH_ASSETS
 from metrics_assets.raw_assets import RAW_ASSETS
 from metrics_assets.rules import world
 from resources.raw_source import RawSource
@@ -37,9 +41,11 @@ def build_resources(warehouse: Warehouse | None = None) -> dict[str, object]:
 
 def build_definitions(resources: dict[str, object] | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[*RAW_ASSETS, metrics_dbt_models],
+        assets=[*RAW_ASSETS, metrics_dbt_models, *PUBLISH_ASSETS, oncall_schedule],
+        asset_checks=ASSET_CHECKS,
         jobs=[ALL_PIPELINES_JOB],
         schedules=[DAILY_SCHEDULE],
+        sensors=ALERT_SENSORS,
         resources=resources or build_resources(),
         # The embedded DuckDB file takes one writer at a time, so steps run in one process.
         executor=dg.in_process_executor,
