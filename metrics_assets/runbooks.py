@@ -33,7 +33,7 @@ BEGIN = "<!-- BEGIN GENERATED"
 END = "<!-- END GENERATED -->"
 _BEGIN_LINE = (
     BEGIN + " by metrics_assets/runbooks.py from config/pipelines.yaml, config/team.yaml, "
-    "config/alerting.yaml and checks/failure_modes.yaml. "
+    "config/alerting.yaml, config/checks.yaml and checks/failure_modes.yaml. "
     "Do not edit inside this block: run `python -m metrics_assets.runbooks`. -->"
 )
 _BLOCK = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.DOTALL)
@@ -114,6 +114,13 @@ def describe_deadline(d: Deadline) -> str:
     return f"by {when} (cron `{d.deadline_cron}`; data must be at most {d.lower_bound_hours:g} h old then)"
 
 
+def _published_list(pipeline_id: str) -> str:
+    pairs = _published_tables(pipeline_id)
+    if not pairs:
+        return "nothing: experiment output stays in `marts`"
+    return ", ".join(f"`{t}` (from `{m}`)" for t, m in pairs)
+
+
 def _daily_run(cfg: PipelineConfig) -> str:
     minute, hour, *_ = cfg.daily_run_cron.split()
     if minute.isdigit() and hour.isdigit():
@@ -152,6 +159,19 @@ def _alerting(path: Path | None = None) -> dict[str, Any]:
     path = path or config_dir() / "alerting.yaml"
     data = read_yaml(path) if path.exists() else {}
     return data if isinstance(data, dict) else {}
+
+
+def _published_tables(pipeline_id: str) -> list[tuple[str, str]]:
+    """(investor table, source model) pairs of the pipeline from config/checks.yaml `publication`."""
+    path = config_dir() / "checks.yaml"
+    data = read_yaml(path) if path.exists() else {}
+    pub = (data or {}).get("publication") or {}
+    schema = pub.get("schema", "investor")
+    return [
+        (f"{schema}.{name}", f"marts.{spec['model']}")
+        for name, spec in (pub.get("tables") or {}).items()
+        if spec.get("pipeline") == pipeline_id
+    ]
 
 
 def _level_target(level: str, p: Pipeline, team: dict[str, Any], names: dict[str, str]) -> str:
@@ -241,6 +261,7 @@ def render_block(p: Pipeline, cfg: PipelineConfig, fms: dict[str, FailureMode], 
         ),
         f"| Daily run | schedule `all_pipelines_daily` builds yesterday's partition {_daily_run(cfg)} |",
         f"| Metric definitions | `{cfg.metric_definitions_version}` (shared/spec/metrics.md) |",
+        f"| Published (investor) | {_published_list(p.id)} |",
         f"| Raw sources checked here | {', '.join(f'`raw.{s}`' for s in raw) or 'none (reads marts)'} |",
         "",
         "## Failure modes",

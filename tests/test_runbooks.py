@@ -28,8 +28,8 @@ from metrics_assets.sources import SOURCES
 
 # Session fixture of the lead's small generated warehouse (a DuckDB path, or an object with `.path`).
 # When it is defined (tests/conftest.py), the SQL blocks run strictly against it; until then they run
-# against empty contract-shaped raw tables with the real dbt models and ops tables built on them, and
-# skip only blocks naming a known table that this fallback does not build (the investor schema).
+# against empty contract-shaped raw tables with the real dbt models, ops and investor tables built on
+# them, and skip only blocks naming a known table that this fallback does not build.
 WAREHOUSE_FIXTURE = "small_world"
 
 SQL_BLOCK = re.compile(r"```sql\n(.*?)```", re.DOTALL)
@@ -319,7 +319,8 @@ def contract_warehouse(path: Path) -> Path:
 
 def build_empty_models(path: Path, work: Path) -> None:
     """The real dbt models (and the ops tables, by their own DDL) on the empty contract tables, so
-    mart-level SQL binds to the real column names. About 10 s; writes nothing under dbt/."""
+    mart-level SQL binds to the real column names; investor tables get publish.py's shape. About
+    10 s; writes nothing under dbt/."""
     env = {**os.environ, "METRICS_DUCKDB_PATH": str(path), "METRICS_WAREHOUSE": "duckdb",
            "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
     start = pipeline_config().partitions_start_date
@@ -330,14 +331,22 @@ def build_empty_models(path: Path, work: Path) -> None:
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, f"dbt run on the empty contract warehouse failed:\n{res.stdout[-4000:]}"
     from checks.history import ensure_table
+    from metrics_assets.publish import LOG_DDL, PUBLICATION_COLUMNS
     from metrics_assets.run_log import DDL as RUN_LOG_DDL
 
+    pub = yaml.safe_load((PROJECT_ROOT / "config" / "checks.yaml").read_text())["publication"]
     con = duckdb.connect(str(path))
     try:
         ensure_table(con)
         for stmt in RUN_LOG_DDL.split(";"):
             if stmt.strip():
                 con.execute(stmt)
+        con.execute(LOG_DDL)
+        con.execute(f"create schema if not exists {pub['schema']}")
+        extra = ", ".join(f"cast(null as varchar) as {c}" for c in PUBLICATION_COLUMNS)
+        for name, spec in pub["tables"].items():  # the shape publish.py gives investor tables
+            con.execute(f"create table {pub['schema']}.{name} as select *, {extra} "
+                        f"from marts.{spec['model']} where 1 = 0")
     finally:
         con.close()
 
