@@ -12,6 +12,7 @@ from functools import cache
 from metrics_assets.paths import DBT_PROJECT_DIR
 
 DEFAULT_SCHEMA = "marts"
+PREFIX_SCHEMAS = {"stg_": "staging", "int_": "intermediate"}  # the dbt project's folder convention
 
 
 @cache
@@ -28,5 +29,9 @@ def _manifest_relations() -> dict[str, str]:
 
 
 def relation(model: str) -> str:
-    """`schema.table` of a dbt model; marts.<model> when the manifest is not built yet."""
-    return _manifest_relations().get(model, f"{DEFAULT_SCHEMA}.{model}")
+    """`schema.table` of a dbt model; by folder convention when the manifest is not built yet."""
+    found = _manifest_relations().get(model)
+    if found:
+        return found
+    schema = next((s for p, s in PREFIX_SCHEMAS.items() if model.startswith(p)), DEFAULT_SCHEMA)
+    return f"{schema}.{model}"

@@ -1,0 +1,356 @@
+"""Every catalogue check fails on the bad data it exists for and passes on the same clean day.
+
+One small clean world (generated raw sources + one dbt run, SF 0.02, Jan-Apr 2025) is built per
+test process; each case copies it, evaluates the check on the clean copy, breaks the data (a
+fault from checks/faults.py on the raw layer, or crafted bad rows in a mart), and evaluates again.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from datetime import date, timedelta
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from checks import faults
+from checks.core import evaluate
+from checks.registry import catalogue
+from checks.relations import relation
+from metrics_assets.dbt_vars import dbt_vars_json
+from metrics_assets.generator import generate_range
+from metrics_assets.paths import DBT_PROJECT_DIR, PROJECT_ROOT
+from resources.warehouse import Warehouse
+
+SF, SEED = 0.02, 20261122
+START, END = date(2025, 1, 8), date(2025, 5, 1)  # [START, END); launch 2025-01-01
+DAY = date(2025, 4, 15)  # a Tuesday with 3+ months of history
+
+
+@cache
+def clean_world() -> Path:
+    """Raw sources and dbt marts for [START, END), built once per test process."""
+    work = Path(tempfile.mkdtemp(prefix="checks_world_"))
+    db = work / "clean.duckdb"
+    generate_range(str(db), START, END, SF, SEED, date(2025, 1, 1), quiet=True)
+    env = {
+        **os.environ,
+        "METRICS_DUCKDB_PATH": str(db),
+        "METRICS_WAREHOUSE": "duckdb",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    dbt = PROJECT_ROOT / ".venv" / "bin" / "dbt"
+    subprocess.run(
+        [
+            str(dbt if dbt.exists() else "dbt"),
+            "run",
+            "--vars",
+            dbt_vars_json(START, END),
+            "--profiles-dir",
+            str(DBT_PROJECT_DIR),
+            "--project-dir",
+            str(DBT_PROJECT_DIR),
+            "--target",
+            "duckdb",
+            "--target-path",
+            str(work / "target"),
+            "--log-path",
+            str(work / "logs"),
+            "-q",
+        ],
+        check=True,
+        env=env,
+        cwd=DBT_PROJECT_DIR,
+        capture_output=True,
+    )
+    return db
+
+
+def world_copy(dest: Path) -> Warehouse:
+    shutil.copyfile(clean_world(), dest)
+    return Warehouse(backend="duckdb", duckdb_path=str(dest))
+
+
+def sql(wh: Warehouse, *statements: str) -> None:
+    with duckdb.connect(wh.path) as con:
+        for s in statements:
+            con.execute(s)
+
+
+def fault(name: str, day: date = DAY, **params) -> Callable[[Warehouse], None]:
+    def apply(wh: Warehouse) -> None:
+        with duckdb.connect(wh.path) as con:
+            faults.inject(con, name, day, **params)
+
+    return apply
+
+
+def crafted(*statements: str) -> Callable[[Warehouse], None]:
+    return lambda wh: sql(wh, *statements)
+
+
+D = f"DATE '{DAY}'"
+M = relation  # model -> schema.table
+
+
+def _series(model: str, col: str, value: str) -> Callable[[Warehouse], None]:
+    """Make a mart's daily column a clean, evaluable series (big enough for a daily decision)."""
+    return crafted(f"update {M(model)} set {col} = {value}")
+
+
+# check key -> (day, prepare a clean-but-evaluable state or None, break it)
+CASES: dict[str, tuple[date, Callable | None, Callable]] = {
+    # ---- profit
+    "raw/orders:orders_volume_vs_weekday_baseline": (DAY, None, fault("zero_rows", table="orders")),
+    "raw/orders:source_contract": (DAY, None, fault("renamed_column", table="orders", column="gross_amount")),
+    "raw/payments:source_contract": (
+        DAY,
+        None,
+        fault("int_to_decimal", table="payments", column="payment_id"),
+    ),
+    "raw/refunds:source_contract": (
+        DAY,
+        None,
+        fault("null_keys", table="refunds", column="order_id", share=0.5),
+    ),
+    "raw/order_costs:source_contract": (
+        DAY,
+        None,
+        fault("type_change", table="order_costs", column="amount"),
+    ),
+    "raw/fx_rates:source_contract": (DAY, None, fault("duplicate_load", table="fx_rates")),
+    "raw/refunds:late_refund_monitor": (DAY + timedelta(days=9), None, fault("late_refunds", share=0.2)),
+    "fct_order_profit:order_id_unique": (
+        DAY,
+        None,
+        crafted(
+            f"insert into {M('fct_order_profit')} select * from {M('fct_order_profit')} "
+            f"where order_date = {D} limit 1"
+        ),
+    ),
+    "fct_order_profit:fx_rate_coverage": (DAY, None, fault("fx_gap")),
+    "agg_profit_daily:reconciles_with_unit_profit": (DAY, None, fault("unit_agg_mismatch")),
+    "fct_order_profit:no_test_orders": (
+        DAY,
+        None,
+        crafted(
+            f"update raw.orders set is_test = true where order_id = (select min(order_id) "
+            f"from {M('fct_order_profit')} where order_date = {D})"
+        ),
+    ),
+    "raw/orders:partition_day_boundaries_utc": (DAY, None, fault("timezone_shift")),
+    "fct_order_profit:cost_coverage_per_region": (DAY, None, fault("missing_costs_region")),
+    "agg_profit_daily:profit_deviation_vs_trailing_mean": (
+        DAY,
+        _series("agg_profit_daily", "profit_usd", "10000 + (hash(order_date) % 300)"),
+        crafted(f"update {M('agg_profit_daily')} set profit_usd = 13500 where order_date = {D}"),
+    ),
+    "agg_profit_daily:run_duration_vs_baseline": (DAY, None, fault("slow_run")),
+    "fct_order_profit:partition_freshness_vs_sla": (DAY, None, fault("feed_late")),
+    # ---- growth
+    "dim_persons:one_person_per_email_hash": (
+        DAY,
+        None,
+        crafted(
+            f"insert into {M('dim_persons')} select * from {M('dim_persons')} "
+            f"where first_signup_date = {D} limit 1"
+        ),
+    ),
+    "dim_users:user_id_unique": (
+        DAY,
+        None,
+        crafted(
+            f"insert into {M('dim_users')} select * from {M('dim_users')} where signup_date = {D} limit 1"
+        ),
+    ),
+    "raw/marketing_spend:spend_present_for_active_channels": (DAY, None, fault("marketing_api_gap")),
+    "raw/account_closures:churn_log_freshness": (
+        DAY,
+        # a churn log busy enough to judge (~30 closures a day), then four silent days
+        crafted(
+            "insert into raw.account_closures select 900000000 + i, 1, "
+            "TIMESTAMP '2025-01-01' + to_minutes(i * 47), 'voluntary' from range(0, 3500) t(i)"
+        ),
+        fault("late_churn"),
+    ),
+    "raw/users:source_contract": (DAY, None, fault("new_column", table="users")),
+    "raw/account_closures:source_contract": (
+        DAY,
+        None,
+        fault("null_keys", table="account_closures", column="user_id", share=1.0),
+    ),
+    "raw/marketing_spend:source_contract": (
+        DAY,
+        None,
+        fault("renamed_column", table="marketing_spend", column="spend_usd"),
+    ),
+    "agg_growth_daily:net_growth_within_bounds": (
+        DAY,
+        None,
+        crafted(
+            f"update {M('agg_growth_daily')} set net_growth = new_users - churned_users + 7 where day = {D}"
+        ),
+    ),
+    "agg_growth_daily:new_users_deviation_vs_trailing_mean": (
+        DAY,
+        _series("agg_growth_daily", "new_users", "100 + (hash(day) % 7)"),
+        crafted(f"update {M('agg_growth_daily')} set new_users = 180 where day = {D}"),
+    ),
+    "agg_signup_quality_daily:bot_signup_share_vs_baseline": (
+        DAY,
+        _series("agg_signup_quality_daily", "signups", "40"),
+        crafted(f"update {M('agg_signup_quality_daily')} set bot_signups = 12 where day = {D}"),
+    ),
+    "agg_growth_experiment_daily:one_variant_per_user_and_experiment": (
+        DAY,
+        None,
+        crafted(
+            # a new person of the day gets a second user id assigned to another variant
+            f"create temp table p as select u.person_id, a.experiment_id, a.variant from {M('dim_users')} u "
+            f"join raw.experiment_assignments a on a.user_id = u.user_id "
+            f"join {M('dim_persons')} dp on dp.person_id = u.person_id "
+            f"where dp.first_signup_date = {D} limit 1",
+            f"insert into {M('dim_users')} (user_id, signup_date, person_id, email_hash, is_bot_signup) "
+            f"select 990000001, {D}, person_id, person_id, false from p",
+            "insert into raw.experiment_assignments select 990000001, experiment_id, "
+            f"variant || '_other', TIMESTAMP '{DAY} 12:00:00' from p",
+        ),
+    ),
+    # ---- engagement
+    "raw/app_events:event_freshness": (DAY, None, fault("ingestion_stall")),
+    "raw/app_events:events_volume_vs_weekday_baseline": (
+        DAY,
+        None,
+        fault("volume_drop", table="app_events", share=0.5),
+    ),
+    "raw/app_events:source_contract": (
+        DAY,
+        None,
+        fault("int_to_decimal", table="app_events", column="schema_version"),
+    ),
+    "fct_events:event_id_unique": (
+        DAY,
+        None,
+        crafted(
+            f"insert into {M('fct_events')} select * from {M('fct_events')} where event_date = {D} limit 3"
+        ),
+    ),
+    "agg_event_quality_daily:duplicate_rate_vs_baseline": (
+        DAY,
+        None,
+        crafted(f"update {M('agg_event_quality_daily')} set duplicate_rate = 0.09 where day = {D}"),
+    ),
+    "agg_event_quality_daily:unknown_event_type_share": (
+        DAY,
+        None,
+        crafted(f"update {M('agg_event_quality_daily')} set unknown_type_share = 0.1 where day = {D}"),
+    ),
+    "agg_event_quality_daily:bot_share_vs_baseline": (
+        DAY,
+        None,
+        crafted(f"update {M('agg_event_quality_daily')} set bot_share = bot_share + 0.2 where day = {D}"),
+    ),
+    "agg_engagement_daily:engagement_values_sane": (
+        DAY,
+        None,
+        crafted(f"update {M('agg_engagement_daily')} set dau = mau + 1 where day = {D}"),
+    ),
+    "fct_sessions:session_id_unique": (
+        DAY,
+        None,
+        crafted(
+            f"insert into {M('fct_sessions')} select * from {M('fct_sessions')} "
+            f"where session_date = {D} limit 1"
+        ),
+    ),
+    "agg_engagement_daily:session_length_vs_baseline": (
+        DAY,
+        None,
+        crafted(
+            f"update {M('agg_engagement_daily')} set avg_session_seconds = avg_session_seconds * 0.2 "
+            f"where day = {D}"
+        ),
+    ),
+    "agg_engagement_daily:dau_deviation_vs_trailing_mean": (
+        DAY,
+        None,
+        crafted(f"update {M('agg_engagement_daily')} set dau = dau * 0.4 where day = {D}"),
+    ),
+    # ---- experiments
+    "raw/experiment_assignments:no_user_in_two_variants": (DAY, None, fault("variant_leakage")),
+    "raw/experiment_assignments:sample_ratio_mismatch": (
+        DAY,
+        None,
+        crafted(
+            "insert into raw.experiment_assignments select 980000000 + i, 'checkout_redesign', "
+            f"'control', TIMESTAMP '{DAY} 10:00:00' + to_seconds(i) from range(0, 150) t(i)"
+        ),
+    ),
+}
+
+
+def test_every_catalogue_check_has_a_case():
+    keys = {c.key for c in catalogue().checks}
+    assert sorted(keys - set(CASES)) == []
+    assert sorted(set(CASES) - keys) == []
+
+
+@pytest.mark.parametrize("key", sorted(CASES))
+def test_check_passes_clean_and_fails_on_its_fault(key: str, tmp_path: Path):
+    day, prepare, breaker = CASES[key]
+    asset, name = key.rsplit(":", 1)
+    check = catalogue().get(asset, name)
+    wh = world_copy(tmp_path / "w.duckdb")
+    if prepare:
+        prepare(wh)
+    [clean] = evaluate(check, wh, [day])
+    assert not clean.failed, f"{key} fails on clean data: {clean.message}"
+    breaker(wh)
+    [broken] = evaluate(check, wh, [day])
+    assert broken.failed, f"{key} did not catch its fault: {broken.status} {broken.message}"
+    assert broken.status == "fail", f"{key} errored instead of failing: {broken.message}"
+    assert broken.runbook.endswith(f"#{check.failure_mode}")
+    assert broken.message
+
+
+def test_range_evaluation_names_only_the_broken_day(tmp_path: Path):
+    check = catalogue().get("raw/orders", "orders_volume_vs_weekday_baseline")
+    wh = world_copy(tmp_path / "w.duckdb")
+    fault("zero_rows", table="orders")(wh)
+    days = [DAY + timedelta(days=i) for i in range(-3, 4)]
+    outs = evaluate(check, wh, days)
+    assert [o.day for o in outs if o.failed] == [DAY]
+
+
+def test_source_contract_message_names_table_column_and_change(tmp_path: Path):
+    wh = world_copy(tmp_path / "w.duckdb")
+    fault("renamed_column", table="orders", column="gross_amount", new_name="gross_amt")(wh)
+    [o] = evaluate(catalogue().get("raw/orders", "source_contract"), wh, [DAY])
+    assert o.failed and "raw.orders.gross_amount" in o.message and "gross_amt" in o.message
+    # a long range takes the grouped path and reports the same change
+    outs = evaluate(
+        catalogue().get("raw/orders", "source_contract"), wh, [DAY - timedelta(days=i) for i in range(40)]
+    )
+    assert all(x.failed and "raw.orders.gross_amount" in x.message for x in outs)
+
+
+def test_long_range_contract_finds_null_keys_on_their_day(tmp_path: Path):
+    wh = world_copy(tmp_path / "w.duckdb")
+    fault("null_keys", table="orders", column="order_id", share=0.05)(wh)
+    days = [DAY - timedelta(days=i) for i in range(40)]
+    outs = evaluate(catalogue().get("raw/orders", "source_contract"), wh, days)
+    assert [o.day for o in outs if o.failed] == [DAY]
+    assert "raw.orders.order_id" in next(o for o in outs if o.failed).message
+
+
+def test_missing_mart_table_fails_closed(tmp_path: Path):
+    wh = world_copy(tmp_path / "w.duckdb")
+    sql(wh, f"drop table {M('agg_profit_daily')}")
+    [o] = evaluate(catalogue().get("agg_profit_daily", "reconciles_with_unit_profit"), wh, [DAY])
+    assert o.status == "error" and o.failed and "agg_profit_daily" in o.message
