@@ -373,3 +373,7 @@ def _sample_violations(src: Source, df: pd.DataFrame, already: list[Violation]) 
             )
         )
     return out
+
+
+# public name for callers that validate their own (bounded) samples, e.g. checks/sources.py
+sample_violations = _sample_violations
