@@ -7,12 +7,12 @@ workers never share dbt/target or a DuckDB file.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -52,28 +52,27 @@ def _close_dbt_duckdb() -> None:
                 manager._ENV = None
 
 
-def run_dbt(args: list[str], db_path: Path, work_dir: Path) -> None:
-    """Run one dbt command in-process on db_path; raise with dbt's failures if it does not succeed."""
+def _common_args(work_dir: Path) -> list[str]:
+    return [
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(work_dir / "target"),
+        "--log-path", str(work_dir / "logs"),
+        "--quiet",
+    ]  # fmt: skip
+
+
+def run_dbt(args: list[str], db_path: Path, work_dir: Path, manifest: Any = None) -> None:
+    """Run one dbt command in-process on db_path; raise with dbt's failures if it does not succeed.
+    A manifest from parse_manifest() skips parsing (vars are still applied when SQL is compiled)."""
     from dbt.cli.main import dbtRunner
 
     work_dir.mkdir(parents=True, exist_ok=True)
-    full = [
-        *args,
-        "--project-dir",
-        str(DBT_PROJECT_DIR),
-        "--profiles-dir",
-        str(DBT_PROJECT_DIR),
-        "--target-path",
-        str(work_dir / "target"),
-        "--log-path",
-        str(work_dir / "logs"),
-        "--quiet",
-    ]
-    with _env(
-        METRICS_DUCKDB_PATH=str(db_path), METRICS_WAREHOUSE="duckdb", DBT_SEND_ANONYMOUS_USAGE_STATS="false"
-    ):
+    env = {"METRICS_DUCKDB_PATH": str(db_path), "METRICS_WAREHOUSE": "duckdb",
+           "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}  # fmt: skip
+    with _env(**env):
         try:
-            res = dbtRunner().invoke(full)
+            res = dbtRunner(manifest=manifest).invoke([*args, *_common_args(work_dir)])
         finally:
             _close_dbt_duckdb()
     if not res.success:
@@ -87,8 +86,29 @@ def run_dbt(args: list[str], db_path: Path, work_dir: Path) -> None:
         raise AssertionError(f"dbt {' '.join(args[:1])} failed: {res.exception or failed}")
 
 
-def build_window(db_path: Path, work_dir: Path, start: date, end: date, command: str = "build") -> None:
-    run_dbt([command, "--vars", dbt_vars_json(start, end)], db_path, work_dir)
+def parse_manifest(db_path: Path, work_dir: Path) -> Any:
+    """Parse the project once for repeated run_dbt(manifest=...) on db_path (its file name is the
+    catalog the manifest's relations are qualified with); needs no vars."""
+    from dbt.cli.main import dbtRunner
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with _env(METRICS_DUCKDB_PATH=str(db_path), METRICS_WAREHOUSE="duckdb"):
+        res = dbtRunner().invoke(["parse", *_common_args(work_dir)])
+    assert res.success, res.exception
+    return res.result
+
+
+def build_window(
+    db_path: Path,
+    work_dir: Path,
+    start: date,
+    end: date,
+    command: str = "build",
+    manifest: Any = None,
+    extra: tuple[str, ...] = (),
+) -> None:
+    """`dbt <command>` for the partitions [start, end), with the vars Dagster passes."""
+    run_dbt([command, "--vars", dbt_vars_json(start, end), *extra], db_path, work_dir, manifest)
 
 
 def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -99,34 +119,37 @@ def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create table if not exists {s.table} ({cols})")
 
 
+def _mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables "
+        "where table_schema = ? and table_type = 'BASE TABLE'",
+        [MART_SCHEMA],
+    ).fetchall()
+    return sorted({r[0] for r in rows} - WINDOW_SCRATCH)
+
+
 def mart_frames(db_path: Path) -> dict[str, pd.DataFrame]:
-    """Every mart table, rows sorted, floats rounded (sums of doubles may differ in the last bit)."""
-    out: dict[str, pd.DataFrame] = {}
     with duckdb.connect(str(db_path), read_only=True) as con:
-        tables = [
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables "
-                "where table_schema = ? and table_type = 'BASE TABLE'",
-                [MART_SCHEMA],
-            ).fetchall()
-        ]
-        for t in sorted(set(tables) - WINDOW_SCRATCH):
-            df = con.execute(f"select * from {MART_SCHEMA}.{t}").df()
-            for c in df.columns:
-                if pd.api.types.is_float_dtype(df[c]):
-                    df[c] = df[c].round(6)
-                else:
-                    df[c] = df[c].astype(str)
-            out[t] = df.sort_values(list(df.columns)).reset_index(drop=True)
-    return out
+        return {t: con.execute(f"select * from {MART_SCHEMA}.{t}").df() for t in _mart_tables(con)}
 
 
 def mart_checksums(db_path: Path) -> dict[str, str]:
-    return {
-        t: hashlib.sha256(df.to_csv(index=False).encode()).hexdigest()[:16]
-        for t, df in mart_frames(db_path).items()
-    }
+    """Per mart: row count and an order-independent sum of row hashes (doubles rounded to 1e-6,
+    since sums of doubles may differ in the last bit between runs)."""
+    out: dict[str, str] = {}
+    with duckdb.connect(str(db_path), read_only=True) as con:
+        for t in _mart_tables(con):
+            cols = con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = ? and table_name = ? order by ordinal_position",
+                [MART_SCHEMA, t],
+            ).fetchall()
+            exprs = [f"round({c}, 6)" if ty in ("DOUBLE", "FLOAT") else c for c, ty in cols]
+            n, h = con.execute(
+                f"select count(*), sum(hash({', '.join(exprs)})) from {MART_SCHEMA}.{t}"
+            ).fetchone()
+            out[t] = f"{n}:{h}"
+    return out
 
 
 def days(start: date, end: date) -> list[date]:

@@ -6,7 +6,9 @@
     that look forward (a session crossing midnight; window_min_hours_var names a var in hours, such
     as the activation window), and
     window_extra_days widens further (retention cohorts whose D30 day falls in the window).
-    window_period 'month' / 'quarter' widens the start to the period that contains it.
+    window_period 'month' / 'quarter' widens the window to whole periods: from the start of the
+    period containing the start to the end of the period containing max_date - 1, so a period's
+    sums always read all of its built days (re-running one day restates the whole month).
     The pipeline is the model's `meta.pipeline`; the same function drives the model's SQL, its
     window_replace incremental strategy and its window-restricted tests, so they always agree. -#}
 {% macro metrics_window(cfg) -%}
@@ -29,13 +31,17 @@
     {%- set pad = [lookbacks[pipeline] | int, min_days] | max + (cfg.get('window_extra_days') or 0) -%}
     {%- set d = modules.datetime -%}
     {%- set start = d.date.fromisoformat(min_date) - d.timedelta(days=pad) -%}
+    {%- set end = d.date.fromisoformat(max_date) -%}
     {%- set period = cfg.get('window_period') or 'day' -%}
-    {%- if period == 'month' -%}
-        {%- set start = start.replace(day=1) -%}
-    {%- elif period == 'quarter' -%}
-        {%- set start = start.replace(month=((start.month - 1) // 3) * 3 + 1, day=1) -%}
+    {%- if period in ('month', 'quarter') -%}
+        {%- set months = 1 if period == 'month' else 3 -%}
+        {%- set start = start.replace(month=((start.month - 1) // months) * months + 1, day=1) -%}
+        {%- set last = end - d.timedelta(days=1) -%}
+        {%- set m0 = ((last.month - 1) // months) * months + 1 -%}
+        {%- set nxt = last.year * 12 + (m0 - 1) + months -%}
+        {%- set end = d.date(nxt // 12, nxt % 12 + 1, 1) -%}
     {%- endif -%}
-    {{ return({'start': start.isoformat(), 'end': max_date, 'pipeline': pipeline}) }}
+    {{ return({'start': start.isoformat(), 'end': end.isoformat(), 'pipeline': pipeline}) }}
 {%- endmacro %}
 
 {#- The current model's window, as SQL date literals. -#}

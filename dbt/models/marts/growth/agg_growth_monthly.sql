@@ -1,7 +1,7 @@
 {#- Monthly growth: sums of agg_growth_daily's new and churned users; active accounts at the month's
-    last day (or the window's last day while the month is open) and growth rate vs the previous
-    month's last day, both counted straight from dim_persons so the previous month needs no rows
-    in agg_growth_daily. -#}
+    last day (or, while the month is open, at the last day built in agg_growth_daily) and growth
+    rate vs the previous month's last day, both counted straight from dim_persons so the previous
+    month needs no rows in agg_growth_daily. -#}
 {{ config(materialized='incremental', incremental_strategy='window_replace', window_period='month') }}
 
 {%- set w = metrics_window(config) %}
@@ -19,10 +19,17 @@ with months as (
     {%- set month_end = ((m + d.timedelta(days=32)).replace(day=1) - d.timedelta(days=1)) %}
     select
         {{ metrics_date(m.isoformat()) }} as month_start,
-        {{ metrics_date(month_end.isoformat()) }} as month_end,
-        {{ metrics_date([month_end, last_day] | min) }} as as_of
+        {{ metrics_date(month_end.isoformat()) }} as month_end
     {{- " union all" if not loop.last }}
     {%- endfor %}
+),
+
+months_as_of as (
+    select
+        month_start,
+        month_end,
+        least(month_end, coalesce((select max(day) from {{ ref('agg_growth_daily') }}), month_end)) as as_of
+    from months
 ),
 
 active as (
@@ -33,7 +40,7 @@ active as (
         cast(sum(case when p.first_signup_date <= m.as_of
                   and (p.first_closure_date is null or p.first_closure_date > m.as_of) then 1 else 0 end)
             as {{ dbt.type_bigint() }}) as active_accounts
-    from months as m
+    from months_as_of as m
     cross join {{ ref('dim_persons') }} as p
     group by m.month_start, m.month_end, m.as_of
 ),
