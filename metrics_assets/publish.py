@@ -64,16 +64,14 @@ def gate_status(
     gates = catalogue().gates_for(pipeline, extra)
     seen: dict[tuple[str, str, date], CheckOutcome | dict] = {}
     if run_id and days:
-        rows = (
-            warehouse.query_df(
-                f"select asset, check_name, partition_day, status, message from {history.TABLE} "
-                "where run_id = ? and partition_day >= ? and partition_day <= ?",
-                [run_id, min(days), max(days)],
-            )
-            if _history_exists(warehouse)
-            else None
+        with warehouse.connect() as con:
+            history.ensure_table(con)
+        rows = warehouse.query_df(
+            f"select asset, check_name, partition_day, status, message from {history.TABLE} "
+            "where run_id = ? and partition_day >= ? and partition_day <= ?",
+            [run_id, min(days), max(days)],
         )
-        for r in [] if rows is None else rows.to_dict("records"):
+        for r in rows.to_dict("records"):
             seen[(r["asset"], r["check_name"], _d(r["partition_day"]))] = r
     fresh: list[CheckOutcome] = []
     for g in gates:
@@ -115,12 +113,6 @@ def history_status(warehouse: Warehouse, pipeline: str, days: list[date]) -> dic
     return out
 
 
-def _history_exists(warehouse: Warehouse) -> bool:
-    with warehouse.connect() as con:
-        history.ensure_table(con)
-    return True
-
-
 def _d(v: Any) -> date:
     from checks.core import to_date
 
@@ -150,9 +142,10 @@ def _units(spec: InvestorTable, days: list[date]) -> dict[date, list[date]]:
     return units
 
 
-def _is_closed(unit: date, covered: list[date], lookback_days: int, today: date) -> bool:
-    month_start = today.replace(day=1)
-    return max(covered) < month_start or unit < today - timedelta(days=lookback_days)
+def _is_closed(covered: list[date], lookback_days: int, today: date) -> bool:
+    """A unit is closed once its last day is before the current month or beyond the lookback."""
+    last = max(covered)
+    return last < today.replace(day=1) or last < today - timedelta(days=lookback_days)
 
 
 def publish_table(
@@ -214,7 +207,7 @@ def publish_table(
                 )
             elif not model_rows.get(unit):
                 report.refused[unit] = f"{spec.model} has no rows for {unit}"
-            elif unit in published and _is_closed(unit, covered, lookback, now.date()) and not approved_by:
+            elif unit in published and _is_closed(covered, lookback, now.date()) and not approved_by:
                 report.refused[unit] = (
                     f"{unit} is in a closed period and already published; re-publishing needs "
                     f"the run tag {cfg.closed_period.approval_tag}=<approver>"

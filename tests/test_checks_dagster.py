@@ -1,0 +1,102 @@
+"""The catalogue as Dagster asset checks: metadata, range evaluation, history, blocking semantics."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from checks import ASSET_CHECKS
+from checks.definitions import build_asset_check
+from checks.registry import catalogue
+from metrics_assets.partitions import DAILY
+from tests.test_checks_detect import DAY, crafted, fault, world_copy
+
+
+def _stub(key: list[str], deps: list[list[str]] | None = None) -> dg.AssetsDefinition:
+    @dg.asset(
+        key=dg.AssetKey(key),
+        partitions_def=DAILY,
+        deps=[dg.AssetKey(d) for d in deps or []],
+        backfill_policy=dg.BackfillPolicy.single_run(),
+    )
+    def _a() -> dg.MaterializeResult:
+        return dg.MaterializeResult()
+
+    return _a
+
+
+def _range_tags(start: date, end: date) -> dict[str, str]:
+    return {"dagster/asset_partition_range_start": str(start), "dagster/asset_partition_range_end": str(end)}
+
+
+def test_every_catalogue_check_is_an_asset_check_with_runbook_metadata():
+    specs = {s.key.to_user_string(): s for c in ASSET_CHECKS for s in c.check_specs}
+    assert len(specs) == len(catalogue().checks) == 40
+    for c in catalogue().checks:
+        spec = specs[c.key]
+        assert spec.metadata["failure_mode"] == c.failure_mode
+        assert spec.metadata["runbook"].path == f"runbooks/{c.pipeline}.md#{c.failure_mode}"
+        assert spec.metadata["severity"] == c.severity.value
+        if c.is_raw:
+            assert not spec.blocking, f"{c.key}: raw checks must not block (fail-open experiment models)"
+        if c.severity.value == "ERROR" and not c.is_raw and c.is_investor:
+            assert spec.blocking, f"{c.key}: ERROR checks on investor marts must block"
+        if not c.is_investor:
+            assert not spec.blocking, f"{c.key}: experiment pipelines fail open"
+
+
+def test_range_run_fails_naming_the_day_and_writes_history(tmp_path: Path):
+    wh = world_copy(tmp_path / "w.duckdb")
+    fault("zero_rows", table="orders")(wh)
+    check = build_asset_check(catalogue().get("raw/orders", "orders_volume_vs_weekday_baseline"))
+    start, end = DAY - timedelta(days=2), DAY + timedelta(days=2)
+    res = dg.materialize(
+        [_stub(["raw", "orders"]), check],
+        resources={"warehouse": wh},
+        tags=_range_tags(start, end),
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert res.success  # raw checks never fail the run
+    [ev] = res.get_asset_check_evaluations()
+    assert not ev.passed and ev.severity == dg.AssetCheckSeverity.ERROR
+    meta = {k: getattr(v, "value", v) for k, v in ev.metadata.items()}
+    assert meta["failed_days"] == str(DAY) and meta["days_evaluated"] == 5
+    assert meta["failure_mode"] == "profit-transactions-missing"
+    assert {"value", "baseline", "threshold"} <= set(meta)
+    hist = wh.query_df("select partition_day, status, run_id from ops.check_history order by partition_day")
+    assert len(hist) == 5 and set(hist["run_id"]) == {res.run_id}
+    assert list(hist.loc[hist["status"] == "fail", "partition_day"].astype(str)) == [str(DAY)]
+
+
+@pytest.mark.parametrize("blocking_case", [True, False])
+def test_blocking_only_for_investor_error_checks(tmp_path: Path, blocking_case: bool):
+    wh = world_copy(tmp_path / "w.duckdb")
+    if blocking_case:  # fct_order_profit:order_id_unique (ERROR, investor) blocks its downstream
+        crafted(
+            "insert into marts.fct_order_profit select * from marts.fct_order_profit "
+            f"where order_date = DATE '{DAY}' limit 1"
+        )(wh)
+        key, check = ["fct_order_profit"], catalogue().get("fct_order_profit", "order_id_unique")
+    else:  # a failing raw ERROR check does not stop the dbt models or anything else
+        fault("zero_rows", table="orders")(wh)
+        key, check = ["raw", "orders"], catalogue().get("raw/orders", "orders_volume_vs_weekday_baseline")
+    up, down = _stub(key), _stub(["downstream"], deps=[key])
+    res = dg.materialize(
+        [up, down, build_asset_check(check)],
+        resources={"warehouse": wh},
+        partition_key=str(DAY),
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+    )
+    [ev] = res.get_asset_check_evaluations()
+    assert not ev.passed
+    downstream_done = dg.AssetKey(["downstream"]) in {
+        m.asset_key
+        for m in res.get_asset_materialization_events()
+        for m in [m.event_specific_data.materialization]
+    }
+    assert downstream_done is (not blocking_case)
+    assert res.success is (not blocking_case)

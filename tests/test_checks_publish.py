@@ -1,0 +1,133 @@
+"""Fail-closed publication: a failed day never reaches (or overwrites) an investor table."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from metrics_assets.publish import PUBLISH_ASSETS, publish_table
+from tests.test_checks_detect import DAY, fault, world_copy
+
+DAYS = [DAY - timedelta(days=2), DAY - timedelta(days=1), DAY]
+NOW = datetime.combine(DAY + timedelta(days=1), datetime.min.time()) + timedelta(hours=7)
+
+
+def _published(wh, table: str = "profit_daily") -> dict:
+    df = wh.query_df(f"select order_date, profit_usd, _published_run_id, _approved_by from investor.{table}")
+    return {r["order_date"]: r for r in df.to_dict("records")}
+
+
+def test_clean_days_are_published_with_their_run(tmp_path: Path):
+    wh = world_copy(tmp_path / "w.duckdb")
+    rep = publish_table(wh, "profit_daily", DAYS, run_id="run-1", now=NOW)
+    assert sorted(rep.published) == DAYS and not rep.refused
+    pub = _published(wh)
+    model = wh.query_df(
+        "select order_date, profit_usd from marts.agg_profit_daily where order_date in (?, ?, ?)", DAYS
+    )
+    assert {r["order_date"]: float(r["profit_usd"]) for r in model.to_dict("records")} == {
+        d: float(r["profit_usd"]) for d, r in pub.items()
+    }
+    assert {r["_published_run_id"] for r in pub.values()} == {"run-1"}
+    log = wh.query_df("select action, count(*) as n from ops.publication_log group by 1")
+    assert dict(zip(log["action"], log["n"], strict=True)) == {"published": 3}
+
+
+def test_failed_day_is_refused_and_keeps_the_previous_publication(tmp_path: Path):
+    wh = world_copy(tmp_path / "w.duckdb")
+    publish_table(wh, "profit_daily", DAYS, run_id="run-1", now=NOW)
+    before = _published(wh)[DAY]["profit_usd"]
+    fault("missing_costs_region")(wh)  # profit inflated on DAY: cost coverage (ERROR) fails
+    wh.execute("update marts.agg_profit_daily set profit_usd = profit_usd + 999 where order_date = ?", [DAY])
+    rep = publish_table(wh, "profit_daily", DAYS, run_id="run-2", now=NOW)
+    assert DAY in rep.refused and "cost_coverage_per_region" in rep.refused[DAY]
+    assert sorted(rep.published) == DAYS[:2]
+    pub = _published(wh)
+    assert pub[DAY]["profit_usd"] == before and pub[DAY]["_published_run_id"] == "run-1"
+    hist = wh.query_df(
+        "select count(*) as n from ops.check_history where run_id = 'run-2' and status = 'fail'"
+    )
+    assert int(hist["n"].iloc[0]) >= 1  # the audit was recorded
+
+
+def test_first_publication_of_a_failed_day_never_happens(tmp_path: Path):
+    wh = world_copy(tmp_path / "w.duckdb")
+    fault("zero_rows", table="orders")(wh)
+    rep = publish_table(wh, "profit_daily", DAYS, run_id="run-1", now=NOW)
+    assert DAY in rep.refused and "orders_volume_vs_weekday_baseline" in rep.refused[DAY]
+    assert DAY not in _published(wh)
+
+
+def test_closed_period_needs_an_approver(tmp_path: Path):
+    wh = world_copy(tmp_path / "w.duckdb")
+    publish_table(wh, "profit_daily", DAYS, run_id="run-1", now=NOW)
+    later = NOW + timedelta(days=40)  # next month and beyond the 7-day lookback
+    rep = publish_table(wh, "profit_daily", DAYS, run_id="run-2", now=later)
+    assert not rep.published and all("approved_by" in why for why in rep.refused.values())
+    rep = publish_table(wh, "profit_daily", DAYS, run_id="run-3", now=later, approved_by="alex.mehta")
+    assert sorted(rep.published) == DAYS
+    assert {r["_approved_by"] for r in _published(wh).values()} == {"alex.mehta"}
+
+
+def test_month_with_a_failed_day_is_not_published(tmp_path: Path):
+    wh = world_copy(tmp_path / "w.duckdb")
+    month = DAY.replace(day=1)
+    so_far = [month + timedelta(days=i) for i in range((DAY - month).days + 1)]
+    rep = publish_table(wh, "profit_monthly", so_far, run_id="run-1", now=NOW)
+    assert rep.published == [month]
+    published = wh.query_df("select profit_usd from investor.profit_monthly")["profit_usd"].tolist()
+    fault("fx_gap", day=DAY - timedelta(days=1))(wh)
+    wh.execute("update marts.agg_profit_monthly set profit_usd = profit_usd + 999")
+    rep = publish_table(wh, "profit_monthly", [DAY - timedelta(days=1)], run_id="run-2", now=NOW)
+    assert month in rep.refused and "fx_rate_coverage" in rep.refused[month]
+    # a later run of another day still sees the failed day in the history and keeps refusing
+    rep = publish_table(wh, "profit_monthly", [DAY], run_id="run-3", now=NOW)
+    assert month in rep.refused and "failed" in rep.refused[month]
+    assert wh.query_df("select profit_usd from investor.profit_monthly")["profit_usd"].tolist() == published
+
+
+def test_publish_assets_are_investor_keys_in_their_pipeline_group():
+    keys = {a.key.to_user_string(): a for a in PUBLISH_ASSETS}
+    assert {
+        "investor/profit_daily",
+        "investor/growth_daily",
+        "investor/engagement_daily",
+        "investor/retention_cohorts",
+        "investor/profit_monthly",
+    } <= set(keys)
+    a = keys["investor/profit_daily"]
+    assert a.group_names_by_key[a.key] == "profit_agg"
+    deps = {k.to_user_string() for k in a.asset_deps[a.key]}
+    assert {"agg_profit_daily", "fct_order_profit"} <= deps
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_publish_asset_in_a_run(tmp_path: Path, broken: bool):
+    from metrics_assets.partitions import DAILY
+
+    wh = world_copy(tmp_path / "w.duckdb")
+    if broken:
+        fault("zero_rows", table="orders")(wh)
+    asset = next(a for a in PUBLISH_ASSETS if a.key.to_user_string() == "investor/profit_daily")
+    stubs = []
+    for dep in asset.asset_deps[asset.key]:
+
+        @dg.asset(key=dep, partitions_def=DAILY, backfill_policy=dg.BackfillPolicy.single_run())
+        def _stub() -> dg.MaterializeResult:
+            return dg.MaterializeResult()
+
+        stubs.append(_stub)
+    res = dg.materialize(
+        [*stubs, asset],
+        resources={"warehouse": wh},
+        partition_key=str(DAY),
+        instance=dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
+        selection=[asset.key],
+    )
+    assert res.success is (not broken)
+    published = wh.query_df("select count(*) as n from investor.profit_daily where order_date = ?", [DAY])
+    assert int(published["n"].iloc[0]) == (0 if broken else 1)
