@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from checks.baseline import fill_series, history_start, score_days
-from checks.core import DayResult, EvalContext, implements
+from checks.core import DayResult, EvalContext, implements, to_date
 from checks.relations import relation
 from checks.sql import dwindow, ts, window
 
@@ -179,7 +179,8 @@ def engagement_values(ctx: EvalContext, days: list[date]) -> list[DayResult]:
         f"""
         select a.day, a.dau, a.wau, a.mau,
                (select count(*) from {relation("fct_events")} e
-                 where e.event_date = a.day and e.user_id is null) as null_users
+                 where e.event_date = a.day and e.user_id is null) as null_users,
+               (select min(event_date) from {relation("fct_events")}) as first_event_day
         from {relation("agg_engagement_daily")} a where a.day >= ? and a.day < ?
         """,
         list(dwindow(days)),
@@ -199,7 +200,11 @@ def engagement_values(ctx: EvalContext, days: list[date]) -> list[DayResult]:
             problems.append(f"DAU {dau} <= WAU {wau} <= MAU {mau} violated")
         if nulls:
             problems.append(f"{nulls} counted events with a null user id")
-        if ratio is not None and not cfg.dau_mau_min <= ratio <= cfg.dau_mau_max:
+        # DAU/MAU is only meaningful once the MAU window is fully built (launch, first backfill day)
+        full_window = r["first_event_day"] is not None and to_date(r["first_event_day"]) <= d - timedelta(
+            days=cfg.mau_days - 1
+        )
+        if ratio is not None and full_window and not cfg.dau_mau_min <= ratio <= cfg.dau_mau_max:
             problems.append(f"DAU/MAU {ratio:.3f} outside [{cfg.dau_mau_min}, {cfg.dau_mau_max}]")
         out.append(
             DayResult(

@@ -131,6 +131,7 @@ class BotShare(_M):
 class EngagementValues(_M):
     dau_mau_min: float = Share
     dau_mau_max: float = Share
+    mau_days: int = Field(ge=1, le=90)
 
 
 class Engagement(_M):

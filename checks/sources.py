@@ -82,11 +82,11 @@ def _range_findings(ctx: EvalContext, source: Source, days: list[date]) -> dict[
         f"qualify row_number() over (partition by cast({pc} as date) order by {pc}) <= ?",
         [lo, hi, ctx.settings.sources.long_range_sample_rows],
     )
-    if not sample.empty and contracts._sample_violations(source, sample, []):
+    if not sample.empty and contracts.sample_violations(source, sample, []):
         sample_day = pd.to_datetime(sample[pc]).dt.date
         for d, grp in sample.groupby(sample_day):
             already = [contracts.Violation("duplicate_key", None, "")] if d in out else []
-            found = contracts._sample_violations(source, grp.reset_index(drop=True), already)
+            found = contracts.sample_violations(source, grp.reset_index(drop=True), already)
             out.setdefault(d, []).extend(v.message for v in found)
     return out
 

@@ -25,6 +25,7 @@ from metrics_assets.freshness import freshness_policy_for
 from metrics_assets.partitions import DAILY, SINGLE_RUN, days_in, window_of
 from resources.warehouse import Warehouse
 
+NOT_AUDITED = "never evaluated"
 PUBLICATION_COLUMNS = ("_published_run_id", "_published_at", "_approved_by")
 LOG_DDL = """
 create table if not exists ops.publication_log (
@@ -39,6 +40,7 @@ class PublishReport:
     table: str
     published: list[date] = field(default_factory=list)
     refused: dict[date, str] = field(default_factory=dict)
+    blocking: list[date] = field(default_factory=list)  # refused for a failed check or a closed period
 
     def metadata(self) -> dict[str, Any]:
         refused = "\n".join(f"- {d}: {why}" for d, why in sorted(self.refused.items())[:50])
@@ -107,7 +109,7 @@ def history_status(warehouse: Warehouse, pipeline: str, days: list[date]) -> dic
         for d in days:
             r = got.get((g.asset, g.name, d))
             if r is None:
-                out[d].append(f"{g.asset}:{g.name} never evaluated")
+                out[d].append(f"{g.asset}:{g.name} {NOT_AUDITED}")
             elif r["status"] in ("fail", "error"):
                 out[d].append(f"{g.asset}:{g.name} failed")
     return out
@@ -200,11 +202,15 @@ def publish_table(
         for unit, covered in sorted(units.items()):
             failed_days = {d: why for d in covered if (why := status.get(d))}
             if failed_days:
-                first = min(failed_days)
+                failed = {d: w for d, w in failed_days.items() if any(not x.endswith(NOT_AUDITED) for x in w)}
+                first = min(failed or failed_days)
+                what = "failed ERROR checks" if failed else "were never audited (not built or checked yet)"
                 report.refused[unit] = (
-                    f"{len(failed_days)} day(s) failed ERROR checks, first {first}: "
-                    + "; ".join(failed_days[first][:3])
+                    f"{len(failed or failed_days)} day(s) {what}, first {first}: "
+                    + "; ".join((failed or failed_days)[first][:3])
                 )
+                if failed:
+                    report.blocking.append(unit)
             elif not model_rows.get(unit):
                 report.refused[unit] = f"{spec.model} has no rows for {unit}"
             elif unit in published and _is_closed(covered, lookback, now.date()) and not approved_by:
@@ -212,6 +218,7 @@ def publish_table(
                     f"{unit} is in a closed period and already published; re-publishing needs "
                     f"the run tag {cfg.closed_period.approval_tag}=<approver>"
                 )
+                report.blocking.append(unit)
             else:
                 ok.append(unit)
 
@@ -293,7 +300,7 @@ def _build(name: str, spec: InvestorTable) -> dg.AssetsDefinition:
         )
         for unit, why in sorted(report.refused.items()):
             context.log.warning(f"{report.table}: refused {unit}: {why}")
-        if report.refused and not report.published:
+        if report.blocking and not report.published:
             raise dg.Failure(
                 description=f"{report.table}: nothing published; refused {len(report.refused)} unit(s): "
                 + "; ".join(f"{u}: {w}" for u, w in sorted(report.refused.items())[:5]),
