@@ -337,9 +337,9 @@ def render(args: argparse.Namespace, runs: list[Run], seconds: float) -> str:
         "## Reading the numbers",
         "",
         "- A single-day decision cannot beat the series' own noise: with daily noise sigma, a 30% drop is "
-        "ln(0.7)/sigma standard deviations. Small tables (orders at SF 0.05, a few hundred rows/day, or a few "
-        "dozen signups a day) have sigma ~ 10%+, so no rule reaches 95% there at a low false-alert rate; the "
-        "completeness checks (row counts against the source) are the deterministic guard for those.",
+        "ln(0.7)/sigma standard deviations. Small tables (orders at SF 0.05, a few hundred rows/day, or a "
+        "few dozen signups a day) have sigma ~ 10%+, so no rule reaches 95% there at a low false-alert rate; "
+        "the completeness checks (row counts against the source) are the deterministic guard for those.",
         "- The generator's own weekly shape is mild (weekday factors within about +-10%), so the runbook's "
         "literal trailing-mean rule raises few false alerts on the plain series (its misses and alerts come "
         "from noise); on the weekend-dip stress series it alerts on a large share of weekends, while the "
