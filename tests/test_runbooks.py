@@ -26,10 +26,11 @@ from metrics_assets.paths import PROJECT_ROOT, RUNBOOK_DIR
 from metrics_assets.runbooks import ANCHOR, BEGIN, END, render_all
 from metrics_assets.sources import SOURCES
 
-# Session fixture of the lead's small generated warehouse (a DuckDB path, or an object with `.path`).
-# When it is defined (tests/conftest.py), the SQL blocks run strictly against it; until then they run
-# against empty contract-shaped raw tables with the real dbt models, ops and investor tables built on
-# them, and skip only blocks naming a known table that this fallback does not build.
+# Session fixture of the small generated warehouse (tests/conftest.py; a DuckDB path or an object with
+# `.path`). The SQL blocks run against it and validation queries must return no rows there. Without
+# it they run against empty contract-shaped raw tables with the real dbt models, ops and investor
+# tables built on them. Either way a block skips only when it names a known table that does not exist
+# there (e.g. an investor table whose publication was refused), with that reason.
 WAREHOUSE_FIXTURE = "small_world"
 
 SQL_BLOCK = re.compile(r"```sql\n(.*?)```", re.DOTALL)
@@ -283,6 +284,16 @@ BLOCKS = sql_blocks()
 BLOCK_IDS = [f"{name}-sql{i}" for name, i, _ in BLOCKS]
 
 
+def validation_blocks(path: Path) -> list[str]:
+    """The sql blocks under `## Validation queries`: invariants that return no rows on good data."""
+    text = path.read_text()
+    section = text.split("## Validation queries", 1)[1] if "## Validation queries" in text else ""
+    return SQL_BLOCK.findall(section.split("\n## ", 1)[0])
+
+
+VALIDATIONS = [(p.name, i, sql) for p in PIPELINE_RUNBOOKS for i, sql in enumerate(validation_blocks(p), 1)]
+
+
 def test_runbooks_have_validation_queries():
     for path in PIPELINE_RUNBOOKS:
         assert "## Validation queries" in path.read_text(), f"{path.name}: no validation queries section"
@@ -300,6 +311,8 @@ def known_tables() -> set[str]:
     names = {p.stem for p in (PROJECT_ROOT / "dbt" / "models").rglob("*.sql")}
     names |= {c.asset for c in catalogue().checks if not c.is_raw}
     names |= set(SOURCES)
+    pub = yaml.safe_load((PROJECT_ROOT / "config" / "checks.yaml").read_text()).get("publication", {})
+    names |= set(pub.get("tables", {}))
     for folder in ("metrics_assets", "checks", "resources"):
         for py in (PROJECT_ROOT / folder).rglob("*.py"):
             names |= set(re.findall(r"\bops\.([a-z_][a-z0-9_]*)", py.read_text()))
@@ -352,39 +365,93 @@ def build_empty_models(path: Path, work: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def runbook_warehouse(request: pytest.FixtureRequest, tmp_path_factory) -> tuple[Path, bool]:
-    """(DuckDB path, strict): the lead's generated warehouse if provided, else the contract fallback."""
+def fallback_warehouse(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("runbooks")
+    path = contract_warehouse(work / "contract.duckdb")
+    build_empty_models(path, work)
+    return path
+
+
+@pytest.fixture(scope="module")
+def runbook_warehouse(request: pytest.FixtureRequest) -> tuple[Path, bool]:
+    """(DuckDB path, strict): the lead's generated warehouse if provided, else the empty fallback."""
     try:
         world = request.getfixturevalue(WAREHOUSE_FIXTURE)
     except pytest.FixtureLookupError:
-        work = tmp_path_factory.mktemp("runbooks")
-        path = contract_warehouse(work / "contract.duckdb")
-        build_empty_models(path, work)
-        return path, False
+        return request.getfixturevalue("fallback_warehouse"), False
     return Path(getattr(world, "path", world)), True
 
 
 MISSING_TABLE = re.compile(r'Table with name "?([\w.]+?)"? does not exist')
 
 
-@pytest.mark.warehouse
-@pytest.mark.parametrize(("name", "idx", "sql"), BLOCKS, ids=BLOCK_IDS)
-def test_sql_block_runs_on_the_warehouse(name: str, idx: int, sql: str, runbook_warehouse):
-    path, strict = runbook_warehouse
+def run_or_skip_missing(path: Path, strict: bool, name: str, idx: int, sql: str) -> list[tuple]:
+    """Rows of `sql`; skips (with the reason) only when it names a known table that is not built."""
     con = duckdb.connect(str(path), read_only=True)
     try:
-        con.execute(sql).fetchall()
+        return con.execute(sql).fetchall()
     except duckdb.CatalogException as exc:
         table = MISSING_TABLE.search(str(exc))
-        if strict or not table:
+        if not table:
             raise
         qualified = table.group(1)
         if qualified.rsplit(".", 1)[-1] not in known_tables():
-            pytest.fail(f"{name} sql block {idx}: {qualified!r} is no dbt model, source or ops table")
-        pytest.skip(f"{name} sql block {idx}: {qualified} is not built in the fallback warehouse"
-                    f" (contract raw, dbt models, ops); set WAREHOUSE_FIXTURE to run it on a generated world")
+            pytest.fail(f"{name} sql block {idx}: {qualified!r} is no dbt model, source, investor/ops table")
+        where = (
+            "the generated world (publication of it was refused or never ran: see ops.publication_log)"
+            if strict
+            else "the fallback warehouse (contract raw, dbt models, ops, investor)"
+        )
+        pytest.skip(f"{name} sql block {idx}: {qualified} does not exist in {where}")
     finally:
         con.close()
+
+
+@pytest.mark.warehouse
+@pytest.mark.parametrize(("name", "idx", "sql"), BLOCKS, ids=BLOCK_IDS)
+def test_sql_block_runs_on_the_warehouse(name: str, idx: int, sql: str, runbook_warehouse):
+    run_or_skip_missing(*runbook_warehouse, name, idx, sql)
+
+
+@pytest.mark.warehouse
+@pytest.mark.parametrize(("name", "idx", "sql"), VALIDATIONS, ids=[f"{n}-v{i}" for n, i, _ in VALIDATIONS])
+def test_validation_query_returns_no_rows_on_the_warehouse(name: str, idx: int, sql: str, runbook_warehouse):
+    """On a clean generated world the invariants hold (on the empty fallback this is trivially so)."""
+    rows = run_or_skip_missing(*runbook_warehouse, name, idx, sql)
+    assert rows == [], f"{name} validation query {idx} returned {len(rows)} row(s), e.g. {rows[:3]}"
+
+
+# One broken invariant per investor runbook: the validation query must return the bad row.
+BAD_DATA = {
+    "profit_agg.md": [
+        "insert into marts.fct_order_profit (order_id, order_date, profit_usd) "
+        "values (1, date '2025-01-02', 50)",
+        "insert into marts.agg_profit_daily (order_date, profit_usd) values (date '2025-01-02', 100)",
+    ],
+    "growth_agg.md": [
+        "insert into marts.agg_growth_daily (day, new_users, churned_users, net_growth) "
+        "values (date '2025-01-02', 10, 2, 9)",
+    ],
+    "engagement_agg.md": [
+        "insert into marts.agg_engagement_daily (day, dau, wau, mau) values (date '2025-01-02', 50, 40, 60)",
+    ],
+}
+
+
+@pytest.mark.warehouse
+@pytest.mark.parametrize("name", sorted(BAD_DATA))
+def test_validation_queries_catch_bad_data(name: str, fallback_warehouse: Path, tmp_path: Path):
+    bad = tmp_path / "bad.duckdb"
+    shutil.copyfile(fallback_warehouse, bad)
+    con = duckdb.connect(str(bad))
+    try:
+        for stmt in BAD_DATA[name]:
+            con.execute(stmt)
+        blocks = validation_blocks(RUNBOOK_DIR / name)
+        hits = [i for i, sql in enumerate(blocks, 1) if con.execute(sql).fetchall()]
+    finally:
+        con.close()
+    assert hits, f"no validation query of {name} noticed the planted bad row"
 
 
 def test_sql_check_catches_a_bad_column(tmp_path: Path):
