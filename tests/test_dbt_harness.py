@@ -23,7 +23,6 @@ from metrics_assets.paths import DBT_PROJECT_DIR
 from metrics_assets.sources import RAW_SCHEMA, SOURCES
 
 MART_SCHEMA = "marts"
-WINDOW_SCRATCH = {"int_app_events_window"}  # holds only the last run's window by design
 
 
 @contextmanager
@@ -128,7 +127,7 @@ def _mart_tables(con: duckdb.DuckDBPyConnection) -> list[str]:
         "where table_schema = ? and table_type = 'BASE TABLE'",
         [MART_SCHEMA],
     ).fetchall()
-    return sorted({r[0] for r in rows} - WINDOW_SCRATCH)
+    return sorted(r[0] for r in rows)
 
 
 def mart_frames(db_path: Path) -> dict[str, pd.DataFrame]:

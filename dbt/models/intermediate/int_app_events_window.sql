@@ -1,25 +1,36 @@
-{#- Scratch table of the run's window (replaced by every run, not a history): every event of the
+{#- A view over the run's window (re-created by every run, not a history): every event of the
     window once, deduplicated on event_id keeping the first received copy, with the bot flags.
     Bot traffic: the user agent matches a bot pattern, or the event's ip sent more than
     max_events_per_ip_minute deduplicated events in one UTC clock minute of that day (which makes
-    all of that ip's events that day bot traffic). fct_events and agg_event_quality_daily read it. -#}
-{{ config(window_min_days=1) }}
+    all of that ip's events that day bot traffic). fct_events and agg_event_quality_daily read it;
+    a view, because writing the window's events once more would cost more than evaluating it twice. -#}
+{{ config(materialized='view', window_min_days=1) }}
 
 with received as (
-    select *
+    select *, cast(event_time as date) as event_date
     from {{ ref('stg_app_events') }}
     where {{ ts_in_window('event_time') }}
 ),
 
-deduped as (
-    select
-        *,
-        cast(event_time as date) as event_date,
-        count(*) over (partition by event_id) as copies
+{#- Duplicates are rare: rank only the copies of duplicated ids, pass the rest straight through. -#}
+duplicated as (
+    select event_id, count(*) as copies
     from received
+    group by event_id
+    having count(*) > 1
+),
+
+deduped as (
+    select r.*, 1 as copies
+    from received as r
+    where r.event_id not in (select event_id from duplicated)
+    union all
+    select r.*, d.copies
+    from received as r
+    inner join duplicated as d on d.event_id = r.event_id
     qualify row_number() over (
-        partition by event_id
-        order by received_at, event_time, user_id, device_id, event_type, ip, user_agent
+        partition by r.event_id
+        order by r.received_at, r.event_time, r.user_id, r.device_id, r.event_type, r.ip, r.user_agent
     ) = 1
 ),
 
@@ -33,12 +44,21 @@ flood_ip_days as (
     where events > {{ metrics_var('max_events_per_ip_minute', 0) | int }}
 ),
 
+{#- The bot pattern is evaluated once per distinct user agent, not once per event. -#}
+user_agents as (
+    select
+        user_agent,
+        {{ regex_search('user_agent', metrics_var('bot_ua_regex', 'parse')) }} as is_bot_ua
+    from (select distinct user_agent from deduped) as ua
+),
+
 flagged as (
     select
         e.*,
-        {{ regex_search('e.user_agent', metrics_var('bot_ua_regex', 'parse')) }} as is_bot_ua,
+        coalesce(u.is_bot_ua, false) as is_bot_ua,
         f.ip is not null as is_flood_ip
     from deduped as e
+    left join user_agents as u on u.user_agent = e.user_agent
     left join flood_ip_days as f on f.ip = e.ip and f.event_date = e.event_date
 )
 
@@ -52,7 +72,6 @@ select
     event_date,
     received_at,
     ip,
-    user_agent,
     schema_version,
     copies,
     is_bot_ua,
