@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     history_start = pipeline_config().partitions_start_date
     instance = dg.DagsterInstance.get()
     quiet = {"loggers": {"console": {"config": {"log_level": args.log_level.upper()}}}}
-    job = defs.get_job_def("all_pipelines")
+    job = defs.resolve_job_def("all_pipelines")
     t0 = time.monotonic()
     if history_start < start:
         # Signup, churn and assignment history since launch: persons, cohorts and active accounts need it.

@@ -50,7 +50,7 @@ def definitions(path: Path, scale_factor: float = SF) -> dg.Definitions:
 
 def run_range(defs: dg.Definitions, instance: dg.DagsterInstance, start: date, end: date,
               selection=None, tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
-    job = defs.get_job_def("all_pipelines")
+    job = defs.resolve_job_def("all_pipelines")
     return job.execute_in_process(
         instance=instance, tags={**range_tags(start, end), **(tags or {})},
         asset_selection=selection, raise_on_error=False,

@@ -2,7 +2,7 @@
     sessions starting on d, sessions per DAU and their mean length. WAU and MAU are running sums
     over each user's active days: an active day a adds the user from a until the earlier of a + N
     and the user's next active day, so no user is counted twice and no per-day rescans are needed. -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace', window_min_days=1) }}
+{{ config(materialized='incremental', incremental_strategy='window_replace') }}
 
 {%- set w = metrics_window(config) %}
 {%- set wau = var('wau_days') | int %}
@@ -54,7 +54,8 @@ sessions as (
     select
         session_date as day,
         count(*) as sessions,
-        avg(length_seconds) as avg_session_seconds
+        -- exact decimal sum: a float sum depends on thread order and breaks re-run checksums
+        round(sum(cast(length_seconds as decimal(18, 3))) / count(*), 3) as avg_session_seconds
     from {{ ref('fct_sessions') }}
     where {{ in_window('session_date') }}
     group by session_date

@@ -1,0 +1,24 @@
+"""Shared fixtures: one small generated warehouse per test worker, built through the real job."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+
+import dagster as dg
+import pytest
+
+os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
+
+WORLD_START = date(2026, 8, 1)
+WORLD_END = date(2026, 9, 10)  # inclusive: 41 days, so the last 12 have a full 30-day MAU window
+
+
+@pytest.fixture(scope="session")
+def small_world(tmp_path_factory):
+    """Raw -> dbt -> checks -> publication for 41 days at SF 0.02 (user history since launch)."""
+    from tests.world import build_world
+
+    path = tmp_path_factory.mktemp("small_world") / "warehouse.duckdb"
+    instance = dg.DagsterInstance.ephemeral()
+    return build_world(path, WORLD_START, WORLD_END, instance)
