@@ -1,19 +1,20 @@
 {#- The date window a run recomputes and replaces.
 
     Dagster runs `dbt build` once for [min_date, max_date) (end exclusive). A model recomputes
-    [min_date - pad, max_date) where pad = max(lookback_days[pipeline], window_min_days): the
-    pipeline's lookback restates late refunds and late churn, window_min_days covers definitions
-    that look forward (a session crossing midnight; window_min_hours_var names a var in hours, such
-    as the activation window), and
-    window_extra_days widens further (retention cohorts whose D30 day falls in the window).
-    window_period 'month' / 'quarter' widens the window to whole periods: from the start of the
-    period containing the start to the end of the period containing max_date - 1, so a period's
-    sums always read all of its built days (re-running one day restates the whole month).
-    The pipeline is the model's `meta.pipeline`; the same function drives the model's SQL, its
-    window_replace incremental strategy and its window-restricted tests, so they always agree. -#}
+    [min_date - pad, max_date), all read from the model's `meta` (its YAML):
+      pipeline              lookback_days[pipeline] restates late refunds and late churn;
+      window_min_days       at least this many days back (engagement: a session crossing midnight);
+      window_min_hours_var  at least this var's hours back, in days (growth_daily: activation window);
+      window_extra_days_var this many more days back, the max of a list var (retention: the cohorts
+                            whose D30 day falls in the window);
+      grain_period          month / quarter: whole periods, from the start of the period containing
+                            the start to the end of the period containing max_date - 1, so a
+                            period's sums always read all of its built days.
+    The same function drives the model's SQL, its window_replace strategy and its tests, so they
+    always agree. -#}
 {% macro metrics_window(cfg) -%}
     {%- set meta = cfg.get('meta') or {} -%}
-    {%- set pipeline = cfg.get('window_pipeline') or meta.get('pipeline') -%}
+    {%- set pipeline = meta.get('pipeline') -%}
     {%- set min_date = metrics_var('min_date') -%}
     {%- set max_date = metrics_var('max_date') -%}
     {%- if not execute or not min_date or not max_date -%}
@@ -24,15 +25,19 @@
         {{ exceptions.raise_compiler_error("model " ~ (model.name if model is defined else '?') ~ ": meta.pipeline '" ~ pipeline
             ~ "' has no entry in var lookback_days " ~ (lookbacks | list)) }}
     {%- endif -%}
-    {%- set min_days = cfg.get('window_min_days') or 0 -%}
-    {%- if cfg.get('window_min_hours_var') -%}
-        {%- set min_days = [min_days, ((metrics_var(cfg.get('window_min_hours_var')) | int) + 23) // 24] | max -%}
+    {%- set min_days = meta.get('window_min_days') or 0 -%}
+    {%- if meta.get('window_min_hours_var') -%}
+        {%- set min_days = [min_days, ((metrics_var(meta.get('window_min_hours_var')) | int) + 23) // 24] | max -%}
     {%- endif -%}
-    {%- set pad = [lookbacks[pipeline] | int, min_days] | max + (cfg.get('window_extra_days') or 0) -%}
+    {%- set extra = 0 -%}
+    {%- if meta.get('window_extra_days_var') -%}
+        {%- set extra = metrics_var(meta.get('window_extra_days_var')) | max -%}
+    {%- endif -%}
+    {%- set pad = [lookbacks[pipeline] | int, min_days] | max + extra -%}
     {%- set d = modules.datetime -%}
     {%- set start = d.date.fromisoformat(min_date) - d.timedelta(days=pad) -%}
     {%- set end = d.date.fromisoformat(max_date) -%}
-    {%- set period = cfg.get('window_period') or 'day' -%}
+    {%- set period = meta.get('grain_period') or 'day' -%}
     {%- if period in ('month', 'quarter') -%}
         {%- set months = 1 if period == 'month' else 3 -%}
         {%- set start = start.replace(month=((start.month - 1) // months) * months + 1, day=1) -%}
@@ -97,7 +102,7 @@
 
 {#- Tests on date-partitioned tables check only the run's window. dbt_project.yml gives every test
     `where: "__window__"`: the window of the tested model (read from the graph, so test and model
-    always agree) on its meta.grain_date (or config window_column); a model without one is tested
+    always agree) on its meta.grain_date (or meta.window_column); a model without one is tested
     whole. `__window__(column)` names the column explicitly. -#}
 {% macro get_where_subquery(relation) -%}
     {%- set where = config.get('where') -%}
@@ -110,7 +115,8 @@
                 {%- set ns.node = graph.nodes[model.attached_node] -%}
             {%- endif -%}
             {%- set cfg = ns.node.config if ns.node is not none else {} -%}
-            {%- set column = m.group(2) or (cfg.get('meta') or {}).get('grain_date') or cfg.get('window_column') -%}
+            {%- set meta = cfg.get('meta') or {} -%}
+            {%- set column = m.group(2) or meta.get('grain_date') or meta.get('window_column') -%}
             {%- if column -%}
                 {%- set predicate = in_window(column, cfg=cfg) -%}
             {%- endif -%}

@@ -4,7 +4,7 @@
     max_events_per_ip_minute deduplicated events in one UTC clock minute of that day (which makes
     all of that ip's events that day bot traffic). fct_events and agg_event_quality_daily read it;
     a view, because writing the window's events once more would cost more than evaluating it twice. -#}
-{{ config(materialized='view', window_min_days=1) }}
+{{ config(materialized='view') }}
 
 with received as (
     select *, cast(event_time as date) as event_date

@@ -5,8 +5,7 @@
     cohorts; it reads events already built after the window, so re-running a sub-window never
     takes back what a wider run observed. -#}
 {%- set days = var('retention_days') %}
-{{ config(materialized='incremental', incremental_strategy='window_replace', window_min_days=1,
-          window_extra_days=var('retention_days') | max) }}
+{{ config(materialized='incremental', incremental_strategy='window_replace') }}
 
 
 with cohort as (

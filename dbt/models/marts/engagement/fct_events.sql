@@ -1,6 +1,6 @@
 {#- Counted events: deduplicated (first received copy), not bot traffic, with a user id; one row per
     event_id, on the UTC day of its event_time. -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace', window_min_days=1) }}
+{{ config(materialized='incremental', incremental_strategy='window_replace') }}
 
 select
     event_id,

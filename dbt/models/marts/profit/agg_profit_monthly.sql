@@ -1,7 +1,7 @@
 {#- Profit per calendar month: the sums of agg_profit_daily's rows. Recomputes every month
     the run's window touches; days_reported < days_in_period marks a month not yet closed (or
     not fully built). -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace', window_period='month') }}
+{{ config(materialized='incremental', incremental_strategy='window_replace') }}
 
 select
     {{ period_start('month', 'order_date') }} as month_start,

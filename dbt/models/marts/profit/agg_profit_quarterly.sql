@@ -1,7 +1,7 @@
 {#- Profit per calendar quarter: the sums of agg_profit_daily's rows. Recomputes every quarter
     the run's window touches; days_reported < days_in_period marks a quarter not yet closed (or
     not fully built). -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace', window_period='quarter') }}
+{{ config(materialized='incremental', incremental_strategy='window_replace') }}
 
 select
     {{ period_start('quarter', 'order_date') }} as quarter_start,
