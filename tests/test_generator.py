@@ -488,3 +488,18 @@ def test_some_events_and_orders_fall_next_to_midnight(con: duckdb.DuckDBPyConnec
             f"count(*) FILTER (strftime({col}, '%H:%M') = '23:59') FROM raw.{table}"
         ).fetchone()
         assert first > 0 and last > 0, table
+
+
+def test_launch_day_with_no_active_users_generates_every_source():
+    """Regression: on launch day nobody is active yet; every source still generates (possibly 0 rows)."""
+    import duckdb
+
+    from metrics_assets.generator import ensure_raw_tables, write_partitions
+    from metrics_assets.sources import SOURCES
+
+    con = duckdb.connect()
+    ensure_raw_tables(con)
+    launch = date(2025, 1, 1)
+    for name in SOURCES:
+        n = write_partitions(con, name, launch, date(2025, 1, 3), scale_factor=0.02, seed=1, launch_date=launch)
+        assert n >= 0, name

@@ -226,7 +226,8 @@ class World:
         nsess = np.minimum(np.minimum(n, 1 + r.poisson(self.cfg.sessions_per_active_day - 1, len(uid))), 8)
         user_idx = np.repeat(np.arange(len(uid)), n)
         sess = np.floor(r.random(len(user_idx)) * nsess[user_idx]).astype(np.int64)
-        offset = np.concatenate([[0], np.cumsum(nsess)[:-1]]).astype(np.int64)
+        # exclusive prefix sum; an empty day (launch day, no active users yet) stays empty
+        offset = (np.cumsum(nsess) - nsess).astype(np.int64)
         s_uid = np.repeat(uid, nsess)
         s_idx = np.arange(len(s_uid), dtype=np.int64) - np.repeat(offset, nsess)
         key = rand.hash64(self.seed, s_uid, k, s_idx)
