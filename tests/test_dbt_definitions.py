@@ -55,10 +55,11 @@ def _events() -> list[tuple]:
     return ev
 
 
-@pytest.fixture(scope="module")
-def fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    tmp = tmp_path_factory.mktemp("dbt_defs")
-    db = tmp / "fixture.duckdb"
+WINDOW = (D1, D3 + timedelta(days=2))
+
+
+def write_fixture(db: Path) -> None:
+    """The hand-made raw tables (also used by the Snowflake-dialect test)."""
     with duckdb.connect(str(db)) as con:
         create_raw_tables(con)
         con.executemany(
@@ -146,7 +147,14 @@ def fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 (3, "e1", "control", ts(D3, 12, 0)),  # after order 3: not in the profit cut
             ],
         )
-    build_window(db, tmp / "dbt", D1, D3 + timedelta(days=2))
+
+
+@pytest.fixture(scope="module")
+def fixture_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tmp = tmp_path_factory.mktemp("dbt_defs")
+    db = tmp / "fixture.duckdb"
+    write_fixture(db)
+    build_window(db, tmp / "dbt", *WINDOW)
     return db
 
 
