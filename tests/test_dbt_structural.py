@@ -79,11 +79,18 @@ def fact_failures(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "accepted_values_stg_orders_status__completed__pending__cancelled",
         "accepted_var_values_stg_order_costs_cost_type__cost_types",
         "unique_combination_stg_fx_rates_rate_date__currency",
-        "unique_combination_stg_experiment_assignments_user_id__experiment_id",
     ],
 )
 def test_bad_source_data_fails_its_test(staging_failures: dict[str, str], test_name: str) -> None:
     assert staging_failures.get(test_name, "").startswith("fail"), sorted(staging_failures)
+
+
+def test_variant_leakage_warns_without_blocking_the_experiment_cut(staging_failures: dict[str, str]) -> None:
+    """Experiment pipelines are fail-open: the leakage test warns, the experiment cut still builds."""
+    assert staging_failures[
+        "unique_combination_stg_experiment_assignments_user_id__experiment_id"
+    ].startswith("warn")
+    assert "agg_growth_experiment_daily" not in staging_failures
 
 
 def test_failed_error_test_blocks_downstream(staging_failures: dict[str, str]) -> None:
