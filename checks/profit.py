@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pandas as pd
+
 from checks.baseline import fill_series, history_start, score_days
 from checks.core import DayResult, EvalContext, implements, num, to_date
 from checks.relations import relation
@@ -13,17 +15,19 @@ from metrics_assets.config import pipeline_config
 
 @implements("raw/orders", "orders_volume_vs_weekday_baseline")
 def orders_volume(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    """Missing or delayed transactions: the day's order count against the same weekday, and
+    source freshness (the newest order of the day may not be older than many typical gaps)."""
     cfg = ctx.settings.profit.orders_volume
     start = history_start(ctx, days)
     rows = ctx.by_day(
-        "select cast(created_at as date) as day, count(*) as n from raw.orders "
+        "select cast(created_at as date) as day, count(*) as n, max(created_at) as newest from raw.orders "
         "where created_at >= ? and created_at < ? group by 1",
         [ts(start), window(days)[1]],
     )
     series = fill_series(
         {d: r["n"] for d, r in rows.items()}, start, max(days) + timedelta(days=1), zero_fill=True
     )
-    return score_days(
+    scored = score_days(
         ctx,
         series,
         days,
@@ -32,6 +36,30 @@ def orders_volume(ctx: EvalContext, days: list[date]) -> list[DayResult]:
         label="orders",
         min_baseline=cfg.min_volume,
     )
+    out = []
+    for r in scored:
+        row = rows.get(r.day)
+        if not row or not row["n"]:
+            out.append(r)
+            continue
+        end = min(ts(r.day + timedelta(days=1)), ctx.now)
+        lag = (end - pd.Timestamp(row["newest"]).to_pydatetime()).total_seconds() / 60
+        elapsed = (end - ts(r.day)).total_seconds() / 60
+        expected = max(int(row["n"]), r.baseline or 0)  # a stalled feed also depresses the count
+        allowed = max(cfg.freshness_min_minutes, cfg.freshness_gap_multiple * elapsed / expected)
+        if lag > allowed:
+            r = DayResult(
+                r.day,
+                False,
+                r.value,
+                r.baseline,
+                r.threshold,
+                f"orders stale: newest order of {r.day} is {lag:.0f} min before {end:%Y-%m-%d %H:%M} "
+                f"(allowed {allowed:.0f} min); " + r.message,
+                {**r.details, "freshness_lag_minutes": lag, "freshness_allowed_minutes": allowed},
+            )
+        out.append(r)
+    return out
 
 
 @implements("raw/refunds", "late_refund_monitor")

@@ -68,8 +68,13 @@ class FeedFreshness(_M):
     min_orders_share_of_baseline: float = Share
 
 
+class OrdersVolume(Deviation):
+    freshness_min_minutes: float = Field(gt=0)
+    freshness_gap_multiple: float = Field(gt=0)
+
+
 class Profit(_M):
-    orders_volume: Deviation
+    orders_volume: OrdersVolume
     cost_coverage: CostCoverage
     late_refunds: LateRefunds
     fx: Fx

@@ -354,3 +354,16 @@ def test_missing_mart_table_fails_closed(tmp_path: Path):
     sql(wh, f"drop table {M('agg_profit_daily')}")
     [o] = evaluate(catalogue().get("agg_profit_daily", "reconciles_with_unit_profit"), wh, [DAY])
     assert o.status == "error" and o.failed and "agg_profit_daily" in o.message
+
+
+def test_orders_feed_stalled_in_the_evening_is_caught_by_freshness(tmp_path: Path):
+    """Orders stop at 17:00: too small a drop for the volume floor, but the source is stale."""
+    wh = world_copy(tmp_path / "w.duckdb")
+    check = catalogue().get("raw/orders", "orders_volume_vs_weekday_baseline")
+    sql(
+        wh,
+        f"delete from raw.orders where created_at >= TIMESTAMP '{DAY} 17:00:00' "
+        f"and created_at < TIMESTAMP '{DAY + timedelta(days=1)} 00:00:00'",
+    )
+    [o] = evaluate(check, wh, [DAY])
+    assert o.failed and "orders stale" in o.message
