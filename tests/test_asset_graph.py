@@ -70,8 +70,7 @@ def _spec_snapshot() -> dict:
                 "lower_bound_minutes": fp.lower_bound_delta.total_seconds() / 60,
                 "timezone": fp.timezone,
             },
-            "checks": sorted(c.name for c in GRAPH.get_check_keys_for_assets([key])) if hasattr(
-                GRAPH, "get_check_keys_for_assets") else [],
+            "checks": sorted(c.name for c in GRAPH.asset_check_keys if c.asset_key == key),
         }
     return out
 
