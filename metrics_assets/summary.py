@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from datetime import date
 
 import dagster as dg
@@ -45,9 +46,12 @@ def latest_values(warehouse: Warehouse, pipeline_id: str) -> str:
 
 
 def _fmt(v: object) -> str:
-    if isinstance(v, float):
-        return f"{v:,.4f}" if abs(v) < 10 else f"{v:,.2f}"
-    return f"{v:,}" if isinstance(v, int) else str(v)
+    if isinstance(v, bool) or not isinstance(v, numbers.Number):
+        return str(v)
+    if isinstance(v, numbers.Integral):
+        return f"{v:,}"
+    x = float(v)
+    return f"{x:,.4f}" if abs(x) < 10 else f"{x:,.2f}"
 
 
 def print_summary(defs, instance, start: date, end: date, elapsed: float, run_ok: bool) -> None:

@@ -1,0 +1,59 @@
+"""Bad input stops with a message naming the table, the model or the config key."""
+
+from __future__ import annotations
+
+import copy
+import json
+from datetime import date
+
+import dagster as dg
+import duckdb
+import pytest
+
+from metrics_assets.config import ConfigError
+from metrics_assets.dbt_assets import DBT_PROJECT
+from metrics_assets.dbt_translator import MetricsDbtTranslator
+from tests.world import copy_world, definitions, run_range
+
+MANIFEST = json.loads(DBT_PROJECT.manifest_path.read_text())
+
+
+def _model_uid(name: str) -> str:
+    return next(uid for uid, n in MANIFEST["nodes"].items() if n["resource_type"] == "model" and n["name"] == name)
+
+
+def test_unknown_pipeline_id_in_dbt_meta_names_model_and_id():
+    manifest = copy.deepcopy(MANIFEST)
+    node = manifest["nodes"][_model_uid("agg_profit_daily")]
+    node.setdefault("config", {}).setdefault("meta", {})["pipeline"] = "profit_total"
+    node["meta"] = node["config"]["meta"]
+    with pytest.raises(ConfigError, match=r"agg_profit_daily.*unknown pipeline id 'profit_total'"):
+        MetricsDbtTranslator().get_asset_spec(manifest, _model_uid("agg_profit_daily"), None)
+
+
+def test_model_without_pipeline_is_refused():
+    manifest = copy.deepcopy(MANIFEST)
+    node = manifest["nodes"][_model_uid("fct_events")]
+    node["config"]["meta"] = {}
+    node["meta"] = {}
+    with pytest.raises(ConfigError, match=r"fct_events.*no `meta.pipeline`"):
+        MetricsDbtTranslator().get_asset_spec(manifest, _model_uid("fct_events"), None)
+
+
+def test_missing_raw_table_stops_the_run_naming_it(small_world, tmp_path):
+    path = copy_world(small_world, tmp_path / "copy.duckdb")
+    with duckdb.connect(str(path)) as con:
+        con.execute("drop table raw.orders")
+        published_before = con.execute("select count(*) from investor.profit_daily").fetchone()[0]
+    defs = definitions(path)
+    not_raw = dg.AssetSelection.all() - dg.AssetSelection.groups("raw", "ops")
+    day = date(2026, 9, 10)
+    res = run_range(defs, dg.DagsterInstance.ephemeral(), day, day,
+                    selection=not_raw.resolve(defs.resolve_asset_graph()))
+    assert not res.success
+    failures = [e for e in res.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    messages = " ".join(str(e.event_specific_data.error.message) for e in failures)
+    assert "raw.orders" in messages, messages
+    with duckdb.connect(str(path), read_only=True) as con:
+        # nothing already published was lost or overwritten
+        assert con.execute("select count(*) from investor.profit_daily").fetchone()[0] == published_before
