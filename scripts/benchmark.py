@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PY = sys.executable
-STAGES = ("load", "generator", "partition", "backfill", "sensor")
+STAGES = ("load", "generator", "backfill", "partition", "sensor")
 HISTORY_SOURCES = ("users", "account_closures", "experiment_assignments")
 
 
@@ -75,13 +75,16 @@ def tree_rss_kb(root: int) -> int:
     return total
 
 
-def measure(cmd: list[str], *, env: dict[str, str] | None = None, label: str = "",
-            cwd: Path = ROOT) -> dict[str, Any]:
+def measure(
+    cmd: list[str], *, env: dict[str, str] | None = None, label: str = "", cwd: Path = ROOT
+) -> dict[str, Any]:
     """Run `cmd`, return wall seconds, peak tree RSS (MB) and the JSON of its last stdout line."""
     full_env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", **(env or {})}
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     peak, done = [0], threading.Event()
 
     def sample() -> None:
@@ -95,6 +98,8 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None, label: str = "
     done.set()
     t.join()
     wall = time.perf_counter() - started
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)
     result: dict[str, Any] = {}
     for line in reversed(out.strip().splitlines()):
         if line.startswith("{"):
@@ -106,8 +111,10 @@ def measure(cmd: list[str], *, env: dict[str, str] | None = None, label: str = "
     if proc.returncode != 0:
         tail = "\n".join((err or out).strip().splitlines()[-25:])
         raise RuntimeError(f"{label or cmd[:3]} failed (exit {proc.returncode}):\n{tail}")
-    rec = {"wall_s": round(wall, 3), "peak_rss_mb": round(peak[0] / 1024, 1), **result}
-    print(f"    {label:52s} {wall:8.2f} s  peak {rec['peak_rss_mb']:8.1f} MB", flush=True)
+    rec = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "peak_rss_mb": round(peak[0] / 1024, 1),
+           "loadavg_1m": round(os.getloadavg()[0], 2), **result}
+    print(f"    {label:52s} {wall:8.2f} s  cpu {cpu:8.2f} s  peak {rec['peak_rss_mb']:8.1f} MB"
+          f"  (load {rec['loadavg_1m']})", flush=True)
     return rec
 
 
@@ -130,8 +137,15 @@ def w_generate(db: str, start: str, end: str, sf: float, sources: list[str] | No
         con.execute("SET enable_progress_bar = false")
         for name in sources or list(SOURCES):
             t = time.perf_counter()
-            n = write_partitions(con, name, date.fromisoformat(start), date.fromisoformat(end),
-                                 scale_factor=sf, seed=w.seed, launch_date=w.launch_date)
+            n = write_partitions(
+                con,
+                name,
+                date.fromisoformat(start),
+                date.fromisoformat(end),
+                scale_factor=sf,
+                seed=w.seed,
+                launch_date=w.launch_date,
+            )
             per[name] = {"rows": n, "seconds": round(time.perf_counter() - t, 3)}
             rows += n
     secs = time.perf_counter() - t0
@@ -150,15 +164,20 @@ def _defs(db: str, sf: float, mode: str):
     os.environ["METRICS_DUCKDB_PATH"] = db
     resources = build_resources(Warehouse(backend="duckdb", duckdb_path=db))
     base = resources["raw_source"]
-    resources["raw_source"] = RawSource(mode=mode, scale_factor=sf, seed=base.seed,
-                                        launch_date=base.launch_date)
-    no_checks = dg.define_asset_job("bench_all_without_checks", selection=ALL_PIPELINES_JOB.selection.without_checks(),
-                                    partitions_def=DAILY)
+    resources["raw_source"] = RawSource(
+        mode=mode, scale_factor=sf, seed=base.seed, launch_date=base.launch_date
+    )
+    no_checks = dg.define_asset_job(
+        "bench_all_without_checks",
+        selection=ALL_PIPELINES_JOB.selection.without_checks(),
+        partitions_def=DAILY,
+    )
     return dg.Definitions.merge(build_definitions(resources), dg.Definitions(jobs=[no_checks]))
 
 
-def w_dagster(db: str, home: str, sf: float, start: str, end: str, mode: str = "synthetic",
-              selection: str = "all") -> dict:
+def w_dagster(
+    db: str, home: str, sf: float, start: str, end: str, mode: str = "synthetic", selection: str = "all"
+) -> dict:
     """One run of the all_pipelines job for [start, end] (inclusive) as a single-run range."""
     import dagster as dg
 
@@ -173,30 +192,93 @@ def w_dagster(db: str, home: str, sf: float, start: str, end: str, mode: str = "
     load_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     res = job.execute_in_process(
-        instance=instance, asset_selection=keys, raise_on_error=False,
+        instance=instance,
+        asset_selection=keys,
+        raise_on_error=False,
         tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end},
         run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
     )
     run_s = time.perf_counter() - t1
     checks = [e for e in res.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
-    failed = [e.event_specific_data.asset_check_key.to_user_string() for e in checks
-              if not e.event_specific_data.passed]
+    failed = [
+        e.event_specific_data.asset_check_key.to_user_string()
+        for e in checks
+        if not e.event_specific_data.passed
+    ]
     steps = {e.step_key: None for e in res.all_events if e.event_type_value == "STEP_SUCCESS"}
     step_fail = [e.step_key for e in res.all_events if e.event_type_value == "STEP_FAILURE"]
-    return {"success": res.success, "run_s": round(run_s, 3), "defs_load_s": round(load_s, 3),
-            "materializations": len(res.get_asset_materialization_events()),
-            "check_evaluations": len(checks), "checks_failed": sorted(set(failed))[:20],
-            "steps_ok": len(steps), "steps_failed": step_fail}
+    step_s = _step_seconds(instance, res.run_id)
+    emitted: dict[str, set[str]] = {}
+    for e in res.all_events:
+        emitted.setdefault(e.step_key or "", set()).add(e.event_type_value)
+    return {
+        "success": res.success,
+        "run_s": round(run_s, 3),
+        "defs_load_s": round(load_s, 3),
+        "materializations": len(res.get_asset_materialization_events()),
+        "check_evaluations": len(checks),
+        "checks_failed": sorted(set(failed))[:20],
+        "steps_ok": len(steps),
+        "steps_failed": step_fail,
+        "step_seconds_by_kind": _by_kind(step_s, emitted),
+        "slowest_steps_s": dict(sorted(step_s.items(), key=lambda kv: -kv[1])[:8]),
+    }
+
+
+def _step_seconds(instance, run_id: str) -> dict[str, float]:
+    """Step key -> seconds from STEP_START to STEP_SUCCESS/FAILURE (from the event log)."""
+    started, out = {}, {}
+    for rec in instance.all_logs(run_id):
+        ev = rec.dagster_event
+        if ev is None:
+            continue
+        if ev.event_type_value == "STEP_START":
+            started[ev.step_key] = rec.timestamp
+        elif ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and ev.step_key in started:
+            out[ev.step_key] = round(rec.timestamp - started[ev.step_key], 3)
+    return out
+
+
+def _by_kind(step_s: dict[str, float], emitted: dict[str, set[str]]) -> dict[str, float]:
+    """Seconds per kind of step: the dbt build (models + dbt tests), other asset steps (raw,
+    publication, on-call), and check-only steps (Python checks: no materialization)."""
+    kinds: dict[str, float] = {}
+    for key, secs in step_s.items():
+        ev = emitted.get(key, set())
+        kind = (
+            "dbt_build" if key == "metrics_dbt_models"
+            else "publish" if key.startswith("investor__")
+            else "raw" if key.startswith("raw__") and "ASSET_MATERIALIZATION" in ev
+            else "python_checks" if "ASSET_MATERIALIZATION" not in ev
+            else "other_assets"
+        )
+        kinds[kind] = round(kinds.get(kind, 0) + secs, 3)
+    kinds["steps"] = len(step_s)
+    return kinds
 
 
 def w_dbt_build(db: str, start: str, end: str, target_path: str) -> dict:
     """`dbt build --vars <window>`: what the Dagster asset runs, without Dagster."""
-    from metrics_assets.definitions import dbt_executable
     from metrics_assets.dbt_vars import dbt_vars_json
+    from metrics_assets.definitions import dbt_executable
 
-    cmd = [dbt_executable(), "build", "--vars", dbt_vars_json(date.fromisoformat(start), date.fromisoformat(end)),
-           "--project-dir", str(ROOT / "dbt"), "--profiles-dir", str(ROOT / "dbt"), "--target", "duckdb",
-           "--target-path", target_path, "--log-path", target_path, "--quiet"]
+    cmd = [
+        dbt_executable(),
+        "build",
+        "--vars",
+        dbt_vars_json(date.fromisoformat(start), date.fromisoformat(end)),
+        "--project-dir",
+        str(ROOT / "dbt"),
+        "--profiles-dir",
+        str(ROOT / "dbt"),
+        "--target",
+        "duckdb",
+        "--target-path",
+        target_path,
+        "--log-path",
+        target_path,
+        "--quiet",
+    ]
     t0 = time.perf_counter()
     p = subprocess.run(cmd, env={**os.environ, "METRICS_DUCKDB_PATH": db}, capture_output=True, text=True)
     secs = time.perf_counter() - t0
@@ -230,15 +312,20 @@ def floor_statements(manifest: dict) -> tuple[list[tuple[str, str]], list[tuple[
     window on an empty warehouse, as dbt does) -> `create or replace table s.m as <compiled>`.
     """
     nodes = manifest["nodes"]
-    models = {u for u, n in nodes.items() if n["resource_type"] == "model" and n["config"].get("enabled", True)}
+    models = {
+        u for u, n in nodes.items() if n["resource_type"] == "model" and n["config"].get("enabled", True)
+    }
     ddl = []
     for uid in _topo(nodes, models):
         n = nodes[uid]
         kind = "view" if n["config"]["materialized"] == "view" else "table"
         rel = f'"{n["schema"]}"."{n.get("alias") or n["name"]}"'
         ddl.append((n["name"], f"create or replace {kind} {rel} as (\n{n['compiled_code']}\n)"))
-    tests = [(n["name"], f"select count(*) from (\n{n['compiled_code']}\n) t")
-             for u, n in sorted(nodes.items()) if n["resource_type"] == "test" and n.get("compiled_code")]
+    tests = [
+        (n["name"], f"select count(*) from (\n{n['compiled_code']}\n) t")
+        for u, n in sorted(nodes.items())
+        if n["resource_type"] == "test" and n.get("compiled_code")
+    ]
     return ddl, tests
 
 
@@ -247,12 +334,26 @@ def w_floor(db: str, start: str, end: str, target_path: str, tests: bool = True)
     connection; then, timed separately, every compiled dbt test as `select count(*)`."""
     import duckdb
 
-    from metrics_assets.definitions import dbt_executable
     from metrics_assets.dbt_vars import dbt_vars_json
+    from metrics_assets.definitions import dbt_executable
 
-    cmd = [dbt_executable(), "compile", "--vars", dbt_vars_json(date.fromisoformat(start), date.fromisoformat(end)),
-           "--project-dir", str(ROOT / "dbt"), "--profiles-dir", str(ROOT / "dbt"), "--target", "duckdb",
-           "--target-path", target_path, "--log-path", target_path, "--quiet"]
+    cmd = [
+        dbt_executable(),
+        "compile",
+        "--vars",
+        dbt_vars_json(date.fromisoformat(start), date.fromisoformat(end)),
+        "--project-dir",
+        str(ROOT / "dbt"),
+        "--profiles-dir",
+        str(ROOT / "dbt"),
+        "--target",
+        "duckdb",
+        "--target-path",
+        target_path,
+        "--log-path",
+        target_path,
+        "--quiet",
+    ]
     t0 = time.perf_counter()
     p = subprocess.run(cmd, env={**os.environ, "METRICS_DUCKDB_PATH": db}, capture_output=True, text=True)
     compile_s = time.perf_counter() - t0
@@ -265,7 +366,9 @@ def w_floor(db: str, start: str, end: str, target_path: str, tests: bool = True)
     with duckdb.connect(db) as con:
         con.execute("SET enable_progress_bar = false")
         t1 = time.perf_counter()
-        for schema in sorted({n["schema"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}):
+        for schema in sorted(
+            {n["schema"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+        ):
             con.execute(f'create schema if not exists "{schema}"')
         for name, sql in ddl:
             t = time.perf_counter()
@@ -276,9 +379,15 @@ def w_floor(db: str, start: str, end: str, target_path: str, tests: bool = True)
         failing = [name for name, sql in test_sql if tests and con.execute(sql).fetchone()[0]]
         tests_s = time.perf_counter() - t2
     slowest = dict(sorted(per_model.items(), key=lambda kv: -kv[1])[:6])
-    return {"compile_s": round(compile_s, 3), "models_s": round(models_s, 3), "tests_s": round(tests_s, 3),
-            "models": len(ddl), "tests": len(test_sql), "tests_failing": failing[:10],
-            "slowest_models_s": slowest}
+    return {
+        "compile_s": round(compile_s, 3),
+        "models_s": round(models_s, 3),
+        "tests_s": round(tests_s, 3),
+        "models": len(ddl),
+        "tests": len(test_sql),
+        "tests_failing": failing[:10],
+        "slowest_models_s": slowest,
+    }
 
 
 def w_import() -> dict:
@@ -287,8 +396,11 @@ def w_import() -> dict:
 
     secs = time.perf_counter() - t0
     repo = d.defs.get_repository_def()
-    return {"import_s": round(secs, 3), "assets": len(repo.asset_graph.get_all_asset_keys()),
-            "checks": len(repo.asset_graph.asset_check_keys)}
+    return {
+        "import_s": round(secs, 3),
+        "assets": len(repo.asset_graph.get_all_asset_keys()),
+        "checks": len(repo.asset_graph.asset_check_keys),
+    }
 
 
 def w_sensor_tick(db: str, home: str) -> dict:
@@ -331,8 +443,15 @@ def w_alert_load(evaluations: int) -> dict:
     return r
 
 
-WORKERS = {"generate": w_generate, "dagster": w_dagster, "dbt_build": w_dbt_build, "floor": w_floor,
-           "import": w_import, "sensor_tick": w_sensor_tick, "alert_load": w_alert_load}
+WORKERS = {
+    "generate": w_generate,
+    "dagster": w_dagster,
+    "dbt_build": w_dbt_build,
+    "floor": w_floor,
+    "import": w_import,
+    "sensor_tick": w_sensor_tick,
+    "alert_load": w_alert_load,
+}
 
 
 # -- stages (parent) ----------------------------------------------------------------------------
@@ -354,22 +473,42 @@ class Bench:
     # load -------------------------------------------------------------------------------------
     def stage_load(self) -> dict:
         print("== definitions load (cold, fresh process)")
-        runs = [measure(worker("import"), label=f"import metrics_assets.definitions #{i + 1}")
-                for i in range(self.a.repeats_load)]
+        runs = [
+            measure(worker("import"), label=f"import metrics_assets.definitions #{i + 1}")
+            for i in range(self.a.repeats_load)
+        ]
         validate = []
         if shutil.which("dagster", path=str(Path(PY).parent)) or (Path(PY).parent / "dagster").exists():
             for i in range(self.a.repeats_load):
-                validate.append(measure([str(Path(PY).parent / "dagster"), "definitions", "validate", "-m",
-                                         "metrics_assets.definitions"], label=f"dagster definitions validate #{i + 1}"))
-        bare = [measure([PY, "-c", "import dagster, dagster_dbt"], label=f"import dagster, dagster_dbt #{i + 1}")
-                for i in range(self.a.repeats_load)]
+                validate.append(
+                    measure(
+                        [
+                            str(Path(PY).parent / "dagster"),
+                            "definitions",
+                            "validate",
+                            "-m",
+                            "metrics_assets.definitions",
+                        ],
+                        label=f"dagster definitions validate #{i + 1}",
+                    )
+                )
+        bare = [
+            measure([PY, "-c", "import dagster, dagster_dbt"], label=f"import dagster, dagster_dbt #{i + 1}")
+            for i in range(self.a.repeats_load)
+        ]
         return {
-            "process_wall_s": [r["wall_s"] for r in runs], "import_s": [r["import_s"] for r in runs],
+            "process_wall_s": [r["wall_s"] for r in runs],
+            "import_s": [r["import_s"] for r in runs],
             "validate_wall_s": [r["wall_s"] for r in validate],
             "import_dagster_dagster_dbt_wall_s": [r["wall_s"] for r in bare],
+            "process_cpu_s": [r["cpu_s"] for r in runs],
+            "validate_cpu_s": [r["cpu_s"] for r in validate],
             "median_process_wall_s": statistics.median(r["wall_s"] for r in runs),
+            "median_process_cpu_s": statistics.median(r["cpu_s"] for r in runs),
             "median_validate_wall_s": statistics.median(r["wall_s"] for r in validate) if validate else None,
-            "assets": runs[0]["assets"], "checks": runs[0]["checks"], "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+            "assets": runs[0]["assets"],
+            "checks": runs[0]["checks"],
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
         }
 
     # generator --------------------------------------------------------------------------------
@@ -381,9 +520,13 @@ class Bench:
             db = self.data / f"gen-sf{sf}.duckdb"
             db.unlink(missing_ok=True)
             days = self.a.gen_days
-            r = measure(worker("generate", db=str(db), start=str(d0 - timedelta(days=days)), end=str(d0), sf=sf),
-                        label=f"generate {days} day(s) at SF {sf}")
-            out[str(sf)] = {k: r[k] for k in ("rows", "gen_s", "rows_per_s", "wall_s", "peak_rss_mb", "per_source")}
+            r = measure(
+                worker("generate", db=str(db), start=str(d0 - timedelta(days=days)), end=str(d0), sf=sf),
+                label=f"generate {days} day(s) at SF {sf}",
+            )
+            out[str(sf)] = {
+                k: r[k] for k in ("rows", "gen_s", "rows_per_s", "wall_s", "peak_rss_mb", "per_source")
+            }
             print(f"      SF {sf}: {r['rows']:,} rows, {r['rows_per_s']:,} rows/s")
             db.unlink(missing_ok=True)
         return out
@@ -394,12 +537,31 @@ class Bench:
         dbt build, unmeasured), so the measured daily run is an ordinary incremental day."""
         db.unlink(missing_ok=True)
         warm = self.a.warm_days
-        r1 = measure(worker("generate", db=str(db), start=str(self.launch), end=str(start - timedelta(days=warm)),
-                            sf=sf, sources=list(HISTORY_SOURCES)), label=f"prep: user history at SF {sf}")
-        r2 = measure(worker("generate", db=str(db), start=str(start - timedelta(days=warm)), end=str(start), sf=sf),
-                     label=f"prep: raw for {warm} warm-up day(s)")
-        r3 = measure(worker("dbt_build", db=str(db), start=str(start - timedelta(days=warm)), end=str(start),
-                            target_path=str(self.data / "target" / f"prep-{sf}")), label="prep: dbt build of warm-up days")
+        r1 = measure(
+            worker(
+                "generate",
+                db=str(db),
+                start=str(self.launch),
+                end=str(start - timedelta(days=warm)),
+                sf=sf,
+                sources=list(HISTORY_SOURCES),
+            ),
+            label=f"prep: user history at SF {sf}",
+        )
+        r2 = measure(
+            worker("generate", db=str(db), start=str(start - timedelta(days=warm)), end=str(start), sf=sf),
+            label=f"prep: raw for {warm} warm-up day(s)",
+        )
+        r3 = measure(
+            worker(
+                "dbt_build",
+                db=str(db),
+                start=str(start - timedelta(days=warm)),
+                end=str(start),
+                target_path=str(self.data / "target" / f"prep-{sf}"),
+            ),
+            label="prep: dbt build of warm-up days",
+        )
         return {"history_rows": r1["rows"], "warm_rows": r2["rows"], "warm_dbt_s": r3["dbt_s"]}
 
     def stage_partition(self) -> dict:
@@ -414,27 +576,42 @@ class Bench:
             runs: dict[str, list[dict]] = {"all": [], "no_checks": []}
             for i in range(reps):
                 for sel in ("all", "no_checks") if sf in self.a.checks_sf or i == 0 else ("all",):
-                    r = measure(worker("dagster", db=str(db), home=home, sf=sf, start=str(day), end=str(day),
-                                       selection=sel), label=f"SF {sf} {day} {sel} #{i + 1}")
+                    r = measure(
+                        worker(
+                            "dagster",
+                            db=str(db),
+                            home=home,
+                            sf=sf,
+                            start=str(day),
+                            end=str(day),
+                            selection=sel,
+                        ),
+                        label=f"SF {sf} {day} {sel} #{i + 1}",
+                    )
                     if not r["success"]:
                         print(f"      run failed: steps {r['steps_failed']}")
                     runs[sel].append(r)
             a, n = runs["all"], runs["no_checks"]
             res = {
-                "prep": prep, "day": str(day), "runs": runs,
+                "prep": prep,
+                "day": str(day),
+                "runs": runs,
                 "wall_s": statistics.median(r["wall_s"] for r in a),
                 "run_s": statistics.median(r["run_s"] for r in a),
                 "peak_rss_mb": max(r["peak_rss_mb"] for r in a + n),
-                "check_evaluations": a[0]["check_evaluations"], "success": all(r["success"] for r in a + n),
+                "check_evaluations": a[0]["check_evaluations"],
+                "success": all(r["success"] for r in a + n),
             }
             if n:
                 res["no_checks_run_s"] = statistics.median(r["run_s"] for r in n)
                 res["no_checks_wall_s"] = statistics.median(r["wall_s"] for r in n)
                 res["checks_overhead_run"] = round(res["run_s"] / res["no_checks_run_s"] - 1, 3)
                 res["checks_overhead_wall"] = round(res["wall_s"] / res["no_checks_wall_s"] - 1, 3)
-            print(f"      SF {sf}: run {res['run_s']:.1f} s (process {res['wall_s']:.1f} s), peak "
-                  f"{res['peak_rss_mb']:.0f} MB, {res['check_evaluations']} check evaluations"
-                  + (f", checks overhead {res['checks_overhead_run']:+.0%}" if n else ""))
+            print(
+                f"      SF {sf}: run {res['run_s']:.1f} s (process {res['wall_s']:.1f} s), peak "
+                f"{res['peak_rss_mb']:.0f} MB, {res['check_evaluations']} check evaluations"
+                + (f", checks overhead {res['checks_overhead_run']:+.0%}" if n else "")
+            )
             out[str(sf)] = res
             if not self.a.keep:
                 db.unlink(missing_ok=True)
@@ -451,39 +628,88 @@ class Bench:
         gen = self.results.get("backfill", {}).get("generate")
         if not (self.a.reuse and base.exists()):
             base.unlink(missing_ok=True)
-            h = measure(worker("generate", db=str(base), start=str(self.launch), end=str(start), sf=sf,
-                               sources=list(HISTORY_SOURCES)), label=f"generate user history at SF {sf}")
-            g = measure(worker("generate", db=str(base), start=str(start), end=str(end_excl), sf=sf),
-                        label=f"generate {days} days at SF {sf}")
-            gen = {"history_rows": h["rows"], "rows": g["rows"], "gen_s": g["gen_s"], "rows_per_s": g["rows_per_s"],
-                   "wall_s": g["wall_s"], "peak_rss_mb": g["peak_rss_mb"], "per_source": g["per_source"]}
+            h = measure(
+                worker(
+                    "generate",
+                    db=str(base),
+                    start=str(self.launch),
+                    end=str(start),
+                    sf=sf,
+                    sources=list(HISTORY_SOURCES),
+                ),
+                label=f"generate user history at SF {sf}",
+            )
+            g = measure(
+                worker("generate", db=str(base), start=str(start), end=str(end_excl), sf=sf),
+                label=f"generate {days} days at SF {sf}",
+            )
+            gen = {
+                "history_rows": h["rows"],
+                "rows": g["rows"],
+                "gen_s": g["gen_s"],
+                "rows_per_s": g["rows_per_s"],
+                "wall_s": g["wall_s"],
+                "peak_rss_mb": g["peak_rss_mb"],
+                "per_source": g["per_source"],
+            }
             print(f"      {g['rows']:,} rows in {g['gen_s']:.1f} s = {g['rows_per_s']:,} rows/s")
         copies = {}
         for name in ("dagster", "dbt", "floor"):
             copies[name] = self.data / f"backfill-sf{sf}-{name}.duckdb"
             shutil.copyfile(base, copies[name])
-        out: dict[str, Any] = {"sf": sf, "days": days, "start": str(start), "end_inclusive": str(last),
-                               "generate": gen, "raw_db_mb": round(base.stat().st_size / 2**20)}
+        out: dict[str, Any] = {
+            "sf": sf,
+            "days": days,
+            "start": str(start),
+            "end_inclusive": str(last),
+            "generate": gen,
+            "raw_db_mb": round(base.stat().st_size / 2**20),
+        }
         order = self.a.backfill_order
         for system in order:
             if system == "dagster":
-                out["dagster"] = measure(worker("dagster", db=str(copies["dagster"]), home=self.home(f"backfill-sf{sf}"),
-                                                sf=sf, start=str(start), end=str(last), mode="landed"),
-                                         label="Dagster all_pipelines, one run (raw landed)")
+                out["dagster"] = measure(
+                    worker(
+                        "dagster",
+                        db=str(copies["dagster"]),
+                        home=self.home(f"backfill-sf{sf}"),
+                        sf=sf,
+                        start=str(start),
+                        end=str(last),
+                        mode="landed",
+                    ),
+                    label="Dagster all_pipelines, one run (raw landed)",
+                )
             elif system == "dbt":
-                out["dbt"] = measure(worker("dbt_build", db=str(copies["dbt"]), start=str(start), end=str(end_excl),
-                                            target_path=str(self.data / "target" / "dbt-build")),
-                                     label="dbt build alone (same vars)")
+                out["dbt"] = measure(
+                    worker(
+                        "dbt_build",
+                        db=str(copies["dbt"]),
+                        start=str(start),
+                        end=str(end_excl),
+                        target_path=str(self.data / "target" / "dbt-build"),
+                    ),
+                    label="dbt build alone (same vars)",
+                )
             elif system == "floor":
-                out["floor"] = measure(worker("floor", db=str(copies["floor"]), start=str(start), end=str(end_excl),
-                                              target_path=str(self.data / "target" / "floor")),
-                                       label="floor: compiled SQL in one DuckDB session")
+                out["floor"] = measure(
+                    worker(
+                        "floor",
+                        db=str(copies["floor"]),
+                        start=str(start),
+                        end=str(end_excl),
+                        target_path=str(self.data / "target" / "floor"),
+                    ),
+                    label="floor: compiled SQL in one DuckDB session",
+                )
         d, b, f = out.get("dagster"), out.get("dbt"), out.get("floor")
         if d and b:
             out["ratio_dagster_vs_dbt"] = round(d["wall_s"] / b["wall_s"], 3)
         if d and f:
             out["ratio_dagster_vs_floor_models"] = round(d["wall_s"] / f["models_s"], 3)
-            out["ratio_dagster_vs_floor_models_tests"] = round(d["wall_s"] / (f["models_s"] + f["tests_s"]), 3)
+            out["ratio_dagster_vs_floor_models_tests"] = round(
+                d["wall_s"] / (f["models_s"] + f["tests_s"]), 3
+            )
         if b and f:
             out["ratio_dbt_vs_floor_models"] = round(b["wall_s"] / f["models_s"], 3)
             out["ratio_dbt_vs_floor_models_tests"] = round(b["wall_s"] / (f["models_s"] + f["tests_s"]), 3)
@@ -496,21 +722,37 @@ class Bench:
             db = copies["dagster"]
             for i in range(self.a.repeats):
                 for sel in ("all", "no_checks"):
-                    nxt.append(measure(worker("dagster", db=str(db), home=self.home(f"backfill-sf{sf}"), sf=sf,
-                                              start=str(end_excl), end=str(end_excl), selection=sel),
-                                       label=f"next day {end_excl} {sel} #{i + 1}") | {"selection": sel})
+                    nxt.append(
+                        measure(
+                            worker(
+                                "dagster",
+                                db=str(db),
+                                home=self.home(f"backfill-sf{sf}"),
+                                sf=sf,
+                                start=str(end_excl),
+                                end=str(end_excl),
+                                selection=sel,
+                            ),
+                            label=f"next day {end_excl} {sel} #{i + 1}",
+                        )
+                        | {"selection": sel}
+                    )
             a = [r for r in nxt if r["selection"] == "all"]
             n = [r for r in nxt if r["selection"] == "no_checks"]
             out["next_day"] = {
-                "runs": nxt, "run_s": statistics.median(r["run_s"] for r in a),
+                "runs": nxt,
+                "run_s": statistics.median(r["run_s"] for r in a),
                 "no_checks_run_s": statistics.median(r["run_s"] for r in n),
                 "wall_s": statistics.median(r["wall_s"] for r in a),
                 "peak_rss_mb": max(r["peak_rss_mb"] for r in nxt),
             }
             out["next_day"]["checks_overhead_run"] = round(
-                out["next_day"]["run_s"] / out["next_day"]["no_checks_run_s"] - 1, 3)
-            print(f"      next day: run {out['next_day']['run_s']:.1f} s, checks overhead "
-                  f"{out['next_day']['checks_overhead_run']:+.0%}")
+                out["next_day"]["run_s"] / out["next_day"]["no_checks_run_s"] - 1, 3
+            )
+            print(
+                f"      next day: run {out['next_day']['run_s']:.1f} s, checks overhead "
+                f"{out['next_day']['checks_overhead_run']:+.0%}"
+            )
         if not self.a.keep:
             for p in copies.values():
                 if p != copies.get("dagster") or not self.a.next_day:
@@ -520,15 +762,21 @@ class Bench:
     # sensors ----------------------------------------------------------------------------------
     def stage_sensor(self) -> dict:
         print("== one tick of the routing sensors")
-        out = {"synthetic_1000_failing_evaluations": measure(worker("alert_load", evaluations=1000),
-                                                             label="alert_on_check_failures, 1,000 failing evaluations")}
+        out = {
+            "synthetic_1000_failing_evaluations": measure(
+                worker("alert_load", evaluations=1000),
+                label="alert_on_check_failures, 1,000 failing evaluations",
+            )
+        }
         homes = sorted((self.data / "home").glob("*")) if (self.data / "home").exists() else []
         for home in homes:
             name = home.name
             db = self.data / f"sensor-{name}.duckdb"
             db.unlink(missing_ok=True)
-            out[f"real_instance_{name}"] = measure(worker("sensor_tick", db=str(db), home=str(home)),
-                                                   label=f"all 4 sensors on the instance of {name}")
+            out[f"real_instance_{name}"] = measure(
+                worker("sensor_tick", db=str(db), home=str(home)),
+                label=f"all 4 sensors on the instance of {name}",
+            )
             db.unlink(missing_ok=True)
         return out
 
@@ -539,9 +787,16 @@ def machine() -> dict:
     import duckdb
 
     dbt_v = subprocess.run([str(Path(PY).parent / "dbt"), "--version"], capture_output=True, text=True).stdout
-    return {"cpus": os.cpu_count(), "mem_gb": round(mem_gb, 1), "python": platform.python_version(),
-            "platform": platform.platform(), "dagster": dagster.__version__, "duckdb": duckdb.__version__,
-            "dbt": " ".join(dbt_v.split()[:4]), "loadavg_start": os.getloadavg()}
+    return {
+        "cpus": os.cpu_count(),
+        "mem_gb": round(mem_gb, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "dagster": dagster.__version__,
+        "duckdb": duckdb.__version__,
+        "dbt": " ".join(dbt_v.split()[:4]),
+        "loadavg_start": os.getloadavg(),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -549,30 +804,50 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--args", default="{}", help=argparse.SUPPRESS)
     ap.add_argument("--only", default=",".join(STAGES), help=f"comma-separated stages of {STAGES}")
-    ap.add_argument("--data", type=Path, default=Path("/tmp/metrics-bench"), help="work directory (warehouses)")
+    ap.add_argument(
+        "--data", type=Path, default=Path("/tmp/metrics-bench"), help="work directory (warehouses)"
+    )
     ap.add_argument("--sf", default="0.1,1,5", help="scale factors for generator and partition stages")
-    ap.add_argument("--end", type=date.fromisoformat, default=date(2026, 10, 1),
-                    help="the measured daily partition; the backfill covers the --days before it")
+    ap.add_argument(
+        "--end",
+        type=date.fromisoformat,
+        default=date(2026, 10, 1),
+        help="the measured daily partition; the backfill covers the --days before it",
+    )
     ap.add_argument("--days", type=int, default=90, help="backfill length")
     ap.add_argument("--backfill-sf", type=float, default=1.0)
     ap.add_argument("--backfill-order", default="dagster,dbt,floor")
-    ap.add_argument("--next-day", action="store_true", help="after the backfill, time the next day with/without checks")
+    ap.add_argument(
+        "--next-day", action="store_true", help="after the backfill, time the next day with/without checks"
+    )
     ap.add_argument("--gen-days", type=int, default=2)
     ap.add_argument("--warm-days", type=int, default=7, help="built days before the measured partition")
     ap.add_argument("--repeats", type=int, default=2, help="runs per variant at SF <= 1")
     ap.add_argument("--repeats-big", type=int, default=1, help="runs per variant at SF > 1")
     ap.add_argument("--repeats-load", type=int, default=3)
-    ap.add_argument("--checks-sf", default="0.1,1", help="scale factors where runs without checks are timed too")
+    ap.add_argument(
+        "--checks-sf", default="0.1,1", help="scale factors where runs without checks are timed too"
+    )
     ap.add_argument("--reuse", action="store_true", help="reuse an existing backfill base warehouse")
     ap.add_argument("--keep", action="store_true", help="keep the warehouses under --data")
-    ap.add_argument("--out", type=Path, default=None, help="results JSON (default benchmarks/results-<date>.json)")
+    ap.add_argument(
+        "--out", type=Path, default=None, help="results JSON (default benchmarks/results-<date>.json)"
+    )
     a = ap.parse_args(argv)
     if a.worker:
         res = WORKERS[a.worker](**json.loads(a.args))
         ru = resource.getrusage(resource.RUSAGE_SELF)
         ru_c = resource.getrusage(resource.RUSAGE_CHILDREN)
-        print(json.dumps({**res, "maxrss_self_mb": round(ru.ru_maxrss / 1024, 1),
-                          "maxrss_children_mb": round(ru_c.ru_maxrss / 1024, 1)}, default=str))
+        print(
+            json.dumps(
+                {
+                    **res,
+                    "maxrss_self_mb": round(ru.ru_maxrss / 1024, 1),
+                    "maxrss_children_mb": round(ru_c.ru_maxrss / 1024, 1),
+                },
+                default=str,
+            )
+        )
         return 0
     a.sf = [float(x) for x in a.sf.split(",")]
     a.checks_sf = [float(x) for x in a.checks_sf.split(",")]
@@ -583,8 +858,11 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"unknown stage(s) {sorted(unknown)}; choose from {STAGES}")
     bench = Bench(a)
     out_path = a.out or ROOT / "benchmarks" / f"results-{date.today().isoformat()}.json"
-    report: dict[str, Any] = {"command": " ".join([Path(PY).name, *sys.argv]), "machine": machine(),
-                              "args": {k: v for k, v in vars(a).items() if k not in ("worker", "args")}}
+    report: dict[str, Any] = {
+        "command": " ".join([Path(PY).name, *sys.argv]),
+        "machine": machine(),
+        "args": {k: v for k, v in vars(a).items() if k not in ("worker", "args")},
+    }
     t0 = time.perf_counter()
     for stage in STAGES:
         if stage in stages:
