@@ -49,7 +49,7 @@ def test_missing_raw_table_stops_the_run_naming_it(small_world, tmp_path):
     not_raw = dg.AssetSelection.all() - dg.AssetSelection.groups("raw", "ops")
     day = date(2026, 9, 10)
     res = run_range(defs, dg.DagsterInstance.ephemeral(), day, day,
-                    selection=not_raw.resolve(defs.resolve_asset_graph()))
+                    selection=sorted(not_raw.resolve(defs.resolve_asset_graph()), key=str))
     assert not res.success
     failures = [e for e in res.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     messages = " ".join(str(e.event_specific_data.error.message) for e in failures)
