@@ -375,8 +375,8 @@ def _growth_spike(con, day, p):
         "email_hash": f"md5('spike' || user_id::VARCHAR || '{p['seed']}' || _k::VARCHAR)",
         "signed_up_at": "signed_up_at + INTERVAL 3 MINUTE",
     }
-    n = _copy(con, src, _pick(con, src, _day(src, day), p["share"], p["seed"]), over)
-    return n, f"{n} extra (non-bot) signups on {day}: new users +{p['share']:.0%}", []
+    n = _copy(con, src, _pick(con, src, _day(src, day), p["share"], p["seed"]), over, times=int(p["times"]))
+    return n, f"{n} extra (non-bot) signups on {day}: new users +{p['share'] * p['times']:.0%}", []
 
 
 def _variants(con, experiment: str) -> list[str]:
@@ -789,8 +789,8 @@ FAULTS: dict[str, Fault] = {
         _F(
             "growth_spike",
             _fixed("growth-extreme-numbers"),
-            "extra genuine-looking signups: +share of new users",
-            {"share": 0.60, "seed": 1},
+            "extra genuine-looking signups: +share x times of new users (times > 1: a replayed batch)",
+            {"share": 0.60, "times": 1, "seed": 1},
             _growth_spike,
             _days("users"),
         ),

@@ -356,10 +356,13 @@ def reconciles(ctx: EvalContext, days: list[date]) -> list[DayResult]:
         if r is None:
             out.append(DayResult(d, False, message=f"agg_profit_daily has no row for {d}"))
             continue
-        agg, unit = float(r["profit_usd"] or 0), float(r["unit_profit"] or 0)
-        identity = float(r["revenue_usd"] or 0) - float(r["refunds_usd"] or 0) - float(r["cost_usd"] or 0)
+        # a day without unit rows (no orders) comes back as NaN from the left join: zero, not an error
+        agg, unit = num(r["profit_usd"]) or 0.0, num(r["unit_profit"]) or 0.0
+        revenue, refunds, cost = (num(r[k]) or 0.0 for k in ("revenue_usd", "refunds_usd", "cost_usd"))
+        identity = revenue - refunds - cost
         diff, idiff = abs(agg - unit), abs(identity - agg)
-        n_ok = int(r["orders"] or 0) == int(r["unit_orders"] or 0)
+        n_agg, n_unit = int(num(r["orders"]) or 0), int(num(r["unit_orders"]) or 0)
+        n_ok = n_agg == n_unit
         ok = diff <= tol and idiff <= tol and n_ok
         out.append(
             DayResult(
@@ -371,7 +374,7 @@ def reconciles(ctx: EvalContext, days: list[date]) -> list[DayResult]:
                 message=(
                     f"aggregate profit {agg:.2f} vs sum of unit profit {unit:.2f} (diff {diff:.2f}); "
                     f"revenue - refunds - cost = {identity:.2f} (diff {idiff:.2f}); orders "
-                    f"{int(r['orders'] or 0)} vs {int(r['unit_orders'] or 0)}; tolerance {tol} USD"
+                    f"{n_agg} vs {n_unit}; tolerance {tol} USD"
                 ),
                 details={"profit_diff_usd": diff, "identity_diff_usd": idiff},
             )
