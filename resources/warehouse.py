@@ -20,6 +20,12 @@ from metrics_assets.paths import duckdb_path
 BACKENDS = ("duckdb", "snowflake")
 
 
+def duckdb_config() -> dict[str, str]:
+    """Settings of every platform DuckDB connection: a memory cap, beyond which DuckDB spills to
+    disk (a 90-day window took ~19 GB uncapped). Same variable and default as dbt/profiles.yml."""
+    return {"memory_limit": os.environ.get("METRICS_DUCKDB_MEMORY_LIMIT", "2GB")}
+
+
 def backend_from_env() -> str:
     backend = os.environ.get("METRICS_WAREHOUSE", "duckdb").lower()
     if backend not in BACKENDS:
@@ -50,7 +56,7 @@ class Warehouse(dg.ConfigurableResource):
             import duckdb
 
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-            con = duckdb.connect(self.path)
+            con = duckdb.connect(self.path, config=duckdb_config())
             try:
                 yield con
             finally:
