@@ -111,10 +111,18 @@ def measure(
     if proc.returncode != 0:
         tail = "\n".join((err or out).strip().splitlines()[-25:])
         raise RuntimeError(f"{label or cmd[:3]} failed (exit {proc.returncode}):\n{tail}")
-    rec = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3), "peak_rss_mb": round(peak[0] / 1024, 1),
-           "loadavg_1m": round(os.getloadavg()[0], 2), **result}
-    print(f"    {label:52s} {wall:8.2f} s  cpu {cpu:8.2f} s  peak {rec['peak_rss_mb']:8.1f} MB"
-          f"  (load {rec['loadavg_1m']})", flush=True)
+    rec = {
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 3),
+        "peak_rss_mb": round(peak[0] / 1024, 1),
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+        **result,
+    }
+    print(
+        f"    {label:52s} {wall:8.2f} s  cpu {cpu:8.2f} s  peak {rec['peak_rss_mb']:8.1f} MB"
+        f"  (load {rec['loadavg_1m']})",
+        flush=True,
+    )
     return rec
 
 
@@ -246,10 +254,14 @@ def _by_kind(step_s: dict[str, float], emitted: dict[str, set[str]]) -> dict[str
     for key, secs in step_s.items():
         ev = emitted.get(key, set())
         kind = (
-            "dbt_build" if key == "metrics_dbt_models"
-            else "publish" if key.startswith("investor__")
-            else "raw" if key.startswith("raw__") and "ASSET_MATERIALIZATION" in ev
-            else "python_checks" if "ASSET_MATERIALIZATION" not in ev
+            "dbt_build"
+            if key == "metrics_dbt_models"
+            else "publish"
+            if key.startswith("investor__")
+            else "raw"
+            if key.startswith("raw__") and "ASSET_MATERIALIZATION" in ev
+            else "python_checks"
+            if "ASSET_MATERIALIZATION" not in ev
             else "other_assets"
         )
         kinds[kind] = round(kinds.get(kind, 0) + secs, 3)
@@ -363,7 +375,9 @@ def w_floor(db: str, start: str, end: str, target_path: str, tests: bool = True)
     manifest = json.loads((Path(target_path) / "manifest.json").read_text())
     ddl, test_sql = floor_statements(manifest)
     per_model = {}
-    with duckdb.connect(db) as con:
+    from resources.warehouse import duckdb_config
+
+    with duckdb.connect(db, config=duckdb_config()) as con:  # the same memory cap as dbt and Dagster
         con.execute("SET enable_progress_bar = false")
         t1 = time.perf_counter()
         for schema in sorted(
@@ -796,7 +810,98 @@ def machine() -> dict:
         "duckdb": duckdb.__version__,
         "dbt": " ".join(dbt_v.split()[:4]),
         "loadavg_start": os.getloadavg(),
+        "duckdb_memory_limit": os.environ.get("METRICS_DUCKDB_MEMORY_LIMIT", "2GB (default)"),
     }
+
+
+def render(report: dict[str, Any]) -> str:
+    """The summary table of BENCHMARKS.md from a results JSON (`--render FILE`)."""
+    rows = ["| figure | value | target |", "|---|---|---|"]
+
+    def add(name: str, value: str, target: str = "") -> None:
+        rows.append(f"| {name} | {value} | {target} |")
+
+    if "load" in report:
+        ld = report["load"]
+        add(
+            "definitions load, fresh `import metrics_assets.definitions` (median wall / CPU)",
+            f"{ld['median_process_wall_s']:.1f} s / {ld['median_process_cpu_s']:.1f} s",
+            "< 3 s",
+        )
+        if ld.get("validate_cpu_s"):
+            add(
+                "`dagster definitions validate -m metrics_assets.definitions` (median wall / CPU)",
+                f"{ld['median_validate_wall_s']:.1f} s / {statistics.median(ld['validate_cpu_s']):.1f} s",
+            )
+        add(
+            "of which `import dagster, dagster_dbt` (wall)",
+            f"{statistics.median(ld['import_dagster_dagster_dbt_wall_s']):.1f} s",
+        )
+    for sf, g in report.get("generator", {}).items():
+        if sf != "stage_s":
+            add(f"generator, SF {sf}", f"{g['rows']:,} rows, {g['rows_per_s']:,} rows/s")
+    bf = report.get("backfill", {})
+    if bf.get("generate"):
+        g = bf["generate"]
+        add(
+            f"generator, SF {bf['sf']} x {bf['days']} days",
+            f"{g['rows']:,} rows, {g['rows_per_s']:,} rows/s, peak {g['peak_rss_mb'] / 1024:.1f} GB",
+        )
+    for sys_name, label in (
+        ("dagster", "Dagster, one run (all assets + checks + publish)"),
+        ("dbt", "`dbt build` alone"),
+        ("floor", "floor: compiled SQL, one DuckDB session"),
+    ):
+        if sys_name in bf:
+            r = bf[sys_name]
+            extra = (
+                f" (models {r['models_s']:.0f} s + dbt tests {r['tests_s']:.0f} s; compile not counted)"
+                if sys_name == "floor"
+                else ""
+            )
+            add(
+                f"{bf['days']}-day backfill SF {bf['sf']}: {label}",
+                f"{r['wall_s']:.0f} s, peak {r['peak_rss_mb'] / 1024:.1f} GB{extra}",
+            )
+    for k, target in (
+        ("ratio_dagster_vs_dbt", "<= 1.5x"),
+        ("ratio_dagster_vs_floor_models", "<= 2x"),
+        ("ratio_dagster_vs_floor_models_tests", ""),
+        ("ratio_dbt_vs_floor_models", ""),
+    ):
+        if k in bf:
+            add(k.replace("ratio_", "ratio ").replace("_", " "), f"{bf[k]:.2f}x", target)
+    if "next_day" in bf:
+        nd = bf["next_day"]
+        add(
+            f"next day after the backfill, SF {bf['sf']}: run with checks / without",
+            f"{nd['run_s']:.0f} s / {nd['no_checks_run_s']:.0f} s = {nd['checks_overhead_run']:+.0%}",
+            "<= +25%",
+        )
+    for sf, p in report.get("partition", {}).items():
+        if sf == "stage_s":
+            continue
+        v = f"run {p['run_s']:.0f} s (process {p['wall_s']:.0f} s), peak {p['peak_rss_mb'] / 1024:.2f} GB"
+        if "checks_overhead_run" in p:
+            v += f"; without checks {p['no_checks_run_s']:.0f} s ({p['checks_overhead_run']:+.0%})"
+        add(
+            f"one daily partition, SF {sf}",
+            v,
+            "< 4 GB" if float(sf) >= 5 else ("checks <= +25%" if float(sf) == 1 else ""),
+        )
+    for name, t in report.get("sensor", {}).items():
+        if name == "stage_s":
+            continue
+        if "tick_seconds" in t:
+            add("alert_on_check_failures tick, 1,000 failing evaluations", f"{t['tick_seconds']:.2f} s")
+        else:
+            worst = max(v["first_tick_s"] for v in t["ticks"].values())
+            add(
+                f"4 routing sensors on the `{name.replace('real_instance_', '')}` instance "
+                f"({t['runs_in_instance']} runs)",
+                f"slowest first tick {worst:.2f} s",
+            )
+    return "\n".join(rows) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -833,7 +938,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--out", type=Path, default=None, help="results JSON (default benchmarks/results-<date>.json)"
     )
+    ap.add_argument("--render", type=Path, help="print the markdown table of a results JSON and exit")
     a = ap.parse_args(argv)
+    if a.render:
+        print(render(json.loads(a.render.read_text())), end="")
+        return 0
     if a.worker:
         res = WORKERS[a.worker](**json.loads(a.args))
         ru = resource.getrusage(resource.RUSAGE_SELF)
