@@ -405,6 +405,10 @@ def test_fault_is_caught_by_its_check(matrix: Matrix, evaluated, row: Row):
         f"{row.fault} on {row.day} ({row.result.get('detail')}) not caught by {row.checks} on "
         f"{row.detect_day}: {ev['failed_in']}"
     )
+    # in the run that first saw the fault: the re-materialisation (B, schema faults: C), or the
+    # checks-only run for faults that exist after a build or stopped dbt (E)
+    primary = _evidence_runs(row)[-1] if row.stage in ("after", "C") else _evidence_runs(row)[0]
+    assert ev["failed_in"][primary], f"{row.id}: not caught in run {primary}: {ev['failed_in']}"
     # the Dagster evaluation of the run says so as well (not only the history table)
     assert any(ev["dagster_failed"].values()), f"{row.id}: no failed Dagster check evaluation"
     # and the same check passed (or was not judgeable) on the clean build of that day
