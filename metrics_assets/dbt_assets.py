@@ -55,7 +55,9 @@ def metrics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, w
     _record_fingerprints(context, warehouse, start, end, started)
 
 
-def _record_fingerprints(context: dg.AssetExecutionContext, warehouse: Warehouse, start, end, started) -> None:
+def _record_fingerprints(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, start, end, started
+) -> None:
     """Rows and checksum of each built table for the window, into ops.asset_runs.
 
     Views are skipped: they store nothing, and checksumming one re-evaluates its whole query

@@ -43,7 +43,9 @@ class MetricsDbtTranslator(DagsterDbtTranslator):
         meta = node_meta(props)
         pid = meta.get("pipeline")
         if not pid:
-            raise ConfigError(f"dbt model {props['name']!r} has no `meta.pipeline`; every model belongs to a pipeline")
+            raise ConfigError(
+                f"dbt model {props['name']!r} has no `meta.pipeline`; every model belongs to a pipeline"
+            )
         try:
             pipeline = self._cfg.get(pid)
         except ConfigError as exc:
@@ -68,8 +70,13 @@ class MetricsDbtTranslator(DagsterDbtTranslator):
         return spec.replace_attributes(
             group_name=pid,
             owners=[pipeline.owners.primary, pipeline.owners.secondary],
-            tags={**spec.tags, "pipeline": pid, "audience": pipeline.audience.value,
-                  "domain": pipeline.domain, "layer": layer},
+            tags={
+                **spec.tags,
+                "pipeline": pid,
+                "audience": pipeline.audience.value,
+                "domain": pipeline.domain,
+                "layer": layer,
+            },
             metadata={**spec.metadata, **metadata},
             freshness_policy=freshness_policy_for(pipeline, sla),
         )

@@ -25,8 +25,12 @@ def raw_key(name: str) -> dg.AssetKey:
 def _build(source: Source) -> dg.AssetsDefinition:
     columns = dg.TableSchema(
         columns=[
-            dg.TableColumn(c.name, c.type, description=c.description or None,
-                           constraints=dg.TableColumnConstraints(nullable=c.nullable))
+            dg.TableColumn(
+                c.name,
+                c.type,
+                description=c.description or None,
+                constraints=dg.TableColumnConstraints(nullable=c.nullable),
+            )
             for c in source.columns
         ]
     )
@@ -38,7 +42,10 @@ def _build(source: Source) -> dg.AssetsDefinition:
         backfill_policy=SINGLE_RUN,
         kinds={"duckdb", "python"},
         tags={"layer": "raw"},
-        description=f"Raw `{source.name}`: {source.grain}. Partitioned by the UTC day of `{source.partition_column}`.",
+        description=(
+            f"Raw `{source.name}`: {source.grain}. "
+            f"Partitioned by the UTC day of `{source.partition_column}`."
+        ),
         metadata={
             "dagster/column_schema": columns,
             "dagster/table_name": source.table,
@@ -46,16 +53,25 @@ def _build(source: Source) -> dg.AssetsDefinition:
             "primary_key": ", ".join(source.primary_key) or "(none before dedup)",
         },
     )
-    def _raw(context: dg.AssetExecutionContext, warehouse: Warehouse, raw_source: RawSource) -> dg.MaterializeResult:
+    def _raw(
+        context: dg.AssetExecutionContext, warehouse: Warehouse, raw_source: RawSource
+    ) -> dg.MaterializeResult:
         start, end = window_of(context)
         started = datetime.now(UTC).replace(tzinfo=None)
         raw_source.land(warehouse, source, start, end)
         with warehouse.connect() as con:
-            fp = run_log.fingerprint(con, source.table, source.partition_column, start, end, warehouse.backend)
-        run_log.record(warehouse, context.run_id, raw_key(source.name).to_user_string(), start, end, started, fp)
+            fp = run_log.fingerprint(
+                con, source.table, source.partition_column, start, end, warehouse.backend
+            )
+        run_log.record(
+            warehouse, context.run_id, raw_key(source.name).to_user_string(), start, end, started, fp
+        )
         return dg.MaterializeResult(
-            metadata={"dagster/row_count": fp.rows, "checksum": fp.checksum,
-                      "window": f"{start} .. {end} (exclusive)"}
+            metadata={
+                "dagster/row_count": fp.rows,
+                "checksum": fp.checksum,
+                "window": f"{start} .. {end} (exclusive)",
+            }
         )
 
     return _raw

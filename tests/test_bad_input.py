@@ -19,7 +19,9 @@ MANIFEST = json.loads(DBT_PROJECT.manifest_path.read_text())
 
 
 def _model_uid(name: str) -> str:
-    return next(uid for uid, n in MANIFEST["nodes"].items() if n["resource_type"] == "model" and n["name"] == name)
+    return next(
+        uid for uid, n in MANIFEST["nodes"].items() if n["resource_type"] == "model" and n["name"] == name
+    )
 
 
 def test_unknown_pipeline_id_in_dbt_meta_names_model_and_id():
@@ -48,8 +50,13 @@ def test_missing_raw_table_stops_the_run_naming_it(small_world, tmp_path):
     defs = definitions(path)
     not_raw = dg.AssetSelection.all() - dg.AssetSelection.groups("raw", "ops")
     day = date(2026, 9, 10)
-    res = run_range(defs, dg.DagsterInstance.ephemeral(), day, day,
-                    selection=sorted(not_raw.resolve(defs.resolve_asset_graph()), key=str))
+    res = run_range(
+        defs,
+        dg.DagsterInstance.ephemeral(),
+        day,
+        day,
+        selection=sorted(not_raw.resolve(defs.resolve_asset_graph()), key=str),
+    )
     assert not res.success
     failures = [e for e in res.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
     messages = " ".join(str(e.event_specific_data.error.message) for e in failures)

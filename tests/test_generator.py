@@ -501,5 +501,7 @@ def test_launch_day_with_no_active_users_generates_every_source():
     ensure_raw_tables(con)
     launch = date(2025, 1, 1)
     for name in SOURCES:
-        n = write_partitions(con, name, launch, date(2025, 1, 3), scale_factor=0.02, seed=1, launch_date=launch)
+        n = write_partitions(
+            con, name, launch, date(2025, 1, 3), scale_factor=0.02, seed=1, launch_date=launch
+        )
         assert n >= 0, name

@@ -48,24 +48,38 @@ def definitions(path: Path, scale_factor: float = SF) -> dg.Definitions:
     return build_definitions(resources)
 
 
-def run_range(defs: dg.Definitions, instance: dg.DagsterInstance, start: date, end: date,
-              selection=None, tags: dict[str, str] | None = None) -> dg.ExecuteInProcessResult:
+def run_range(
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    start: date,
+    end: date,
+    selection=None,
+    tags: dict[str, str] | None = None,
+) -> dg.ExecuteInProcessResult:
     job = defs.resolve_job_def("all_pipelines")
     return job.execute_in_process(
-        instance=instance, tags={**range_tags(start, end), **(tags or {})},
-        asset_selection=selection, raise_on_error=False,
+        instance=instance,
+        tags={**range_tags(start, end), **(tags or {})},
+        asset_selection=selection,
+        raise_on_error=False,
     )
 
 
-def build_world(path: Path, start: date, end: date, instance: dg.DagsterInstance,
-                scale_factor: float = SF) -> World:
+def build_world(
+    path: Path, start: date, end: date, instance: dg.DagsterInstance, scale_factor: float = SF
+) -> World:
     from metrics_assets.cli_up import HISTORY_SOURCES
     from metrics_assets.raw_assets import raw_key
 
     defs = definitions(path, scale_factor)
-    if HISTORY_START < start:
-        hist = run_range(defs, instance, HISTORY_START, date.fromordinal(start.toordinal() - 1),
-                         selection=[raw_key(s) for s in HISTORY_SOURCES])
+    if start > HISTORY_START:
+        hist = run_range(
+            defs,
+            instance,
+            HISTORY_START,
+            date.fromordinal(start.toordinal() - 1),
+            selection=[raw_key(s) for s in HISTORY_SOURCES],
+        )
         assert hist.success, "history load failed"
     res = run_range(defs, instance, start, end)
     return World(path=path, start=start, end=end, instance=instance, success=res.success)
