@@ -51,8 +51,29 @@ def metrics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, w
             metadata={"missing_tables": ", ".join(missing)},
         )
     started = datetime.now(UTC).replace(tzinfo=None)
-    yield from dbt.cli(["build", "--vars", dbt_vars_json(start, end)], context=context).stream()
+    # A failing dbt *test* must not end the step: it is reported as a (blocking) asset check,
+    # dbt skips the models below it, and the runbook checks on the marts still run and name the
+    # failure mode. A failing *model* is an error of the run.
+    invocation = dbt.cli(
+        ["build", "--vars", dbt_vars_json(start, end)], context=context, raise_on_error=False
+    )
+    yield from invocation.stream()
     _record_fingerprints(context, warehouse, start, end, started)
+    broken = failed_models(invocation.get_artifact("run_results.json"))
+    if broken:
+        raise dg.Failure(
+            description=f"dbt model(s) failed: {', '.join(broken)}; see the dbt output above",
+            metadata={"failed_models": ", ".join(broken)},
+        )
+
+
+def failed_models(run_results: dict) -> list[str]:
+    """Models (not tests) that errored in a dbt invocation."""
+    return sorted(
+        r["unique_id"].split(".")[-1]
+        for r in run_results.get("results", [])
+        if r["unique_id"].startswith("model.") and r["status"] == "error"
+    )
 
 
 def _record_fingerprints(

@@ -64,3 +64,17 @@ def test_missing_raw_table_stops_the_run_naming_it(small_world, tmp_path):
     with duckdb.connect(str(path), read_only=True) as con:
         # nothing already published was lost or overwritten
         assert con.execute("select count(*) from investor.profit_daily").fetchone()[0] == published_before
+
+
+def test_failed_models_are_named_tests_are_not():
+    from metrics_assets.dbt_assets import failed_models
+
+    results = {
+        "results": [
+            {"unique_id": "model.metrics.fct_order_profit", "status": "error"},
+            {"unique_id": "model.metrics.agg_profit_daily", "status": "skipped"},
+            {"unique_id": "test.metrics.unique_fct_order_profit_order_id.abc", "status": "fail"},
+            {"unique_id": "model.metrics.dim_users", "status": "success"},
+        ]
+    }
+    assert failed_models(results) == ["fct_order_profit"]
