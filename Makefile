@@ -25,7 +25,7 @@ up-headless: setup  ## the same, exiting after the summary
 	$(BIN)/metrics up --headless $(ARGS)
 
 test: setup  ## the whole test suite (what CI runs)
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile $(ARGS)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=12 $(ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
