@@ -5,14 +5,15 @@ BIN := $(VENV)/bin
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 
-.PHONY: setup up up-headless test lint clean
+.PHONY: setup up up-headless test lint clean lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -c constraints.txt pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+# Every version is the one recorded in constraints.txt (what CI tested), not the newest allowed.
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	cd dbt && ../$(BIN)/dbt parse --quiet --profiles-dir . --target duckdb
 	touch $@
 
@@ -29,6 +30,12 @@ test: setup  ## the whole test suite (what CI runs)
 
 lint: setup
 	$(BIN)/ruff check .
+
+lock:  ## re-record constraints.txt from a fresh resolve of pyproject.toml (then run make test)
+	rm -rf /tmp/metrics-lock && $(PYTHON) -m venv /tmp/metrics-lock
+	/tmp/metrics-lock/bin/pip install --quiet --upgrade pip && /tmp/metrics-lock/bin/pip install --quiet -e '.[dev]'
+	(echo "# Exact versions CI tested; make setup installs with -c constraints.txt. Regenerate: make lock"; \
+	 /tmp/metrics-lock/bin/pip freeze --exclude-editable --all | grep -v -E '^(setuptools|wheel)==') > constraints.txt
 
 clean:
 	rm -rf data .dagster_home dbt/target dbt/logs

@@ -19,6 +19,7 @@ import pandas as pd
 from checks.registry import CheckDef, Severity, catalogue
 from checks.settings import CheckSettings, check_settings
 from resources.warehouse import Warehouse
+from resources.warehouse_lock import WarehouseBusy
 
 PASS, FAIL, SKIP, ERROR_STATUS = "pass", "fail", "skip", "error"
 
@@ -109,7 +110,7 @@ def implements(asset: str, name: str) -> Callable[[Implementation], Implementati
 
 def load_implementations() -> dict[tuple[str, str], Implementation]:
     """Import the modules that register implementations (kept lazy to avoid import cycles)."""
-    from checks import engagement, experiments, growth, profit, sources  # noqa: F401
+    from checks import engagement, experiments, growth, nulls, profit, sources  # noqa: F401
 
     return IMPLEMENTATIONS
 
@@ -163,6 +164,8 @@ def evaluate(
             by_day = {r.day: r for r in impl(ctx, days)}
             results = [by_day.get(d) or DayResult(d, None, message="no result for this day") for d in days]
             statuses = [PASS if r.passed else SKIP if r.passed is None else FAIL for r in results]
+        except WarehouseBusy:  # the file is in use: not a result about the data, never recorded
+            raise
         except Exception as exc:  # a missing table or renamed column must fail, not crash the run
             msg = f"could not evaluate {check.key}: {type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
             results = [DayResult(d, False, message=msg) for d in days]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -47,16 +48,25 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
+@contextmanager
 def _connect():
-    import duckdb
-
+    """The embedded warehouse under its lock: waits for a running job, then says who holds it."""
     from metrics_assets.paths import duckdb_path
-    from resources.warehouse import backend_from_env
+    from resources.warehouse import backend_from_env, connect_duckdb
+    from resources.warehouse_lock import WarehouseBusy, hold
 
     if backend_from_env() != "duckdb":
         raise SystemExit("fault injection runs only on the embedded DuckDB warehouse "
                          "(METRICS_WAREHOUSE=duckdb)")
-    return duckdb.connect(str(duckdb_path()))
+    try:
+        with hold(duckdb_path(), what="metrics faults"):
+            con = connect_duckdb(str(duckdb_path()))
+            try:
+                yield con
+            finally:
+                con.close()
+    except WarehouseBusy as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 def run_list(args: argparse.Namespace) -> int:

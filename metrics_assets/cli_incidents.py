@@ -1,7 +1,7 @@
 """`metrics incidents list|show|ack|resolve`: look at and act on alert incidents from a shell.
 
-Acks and resolutions go through the AlertEngine, so they are stored in ops.incident_events
-with their time and forwarded to the configured channels (PagerDuty acknowledge/resolve).
+Acks and resolutions go through the AlertEngine, so they are stored in the operational store
+(data/ops.sqlite, resources/incident_store.py) with their time and forwarded to the configured channels (PagerDuty acknowledge/resolve).
 """
 
 from __future__ import annotations
@@ -12,16 +12,26 @@ from datetime import datetime
 from pathlib import Path
 
 from metrics_assets.alerting.runtime import AlertRuntime, RoleFallbackLookup
-from metrics_assets.paths import duckdb_path
+from metrics_assets.alerting.clock import FakeClock, SystemClock
+from metrics_assets.paths import ops_store_path
 from resources.incident_store import IncidentStore
 
 
 def _runtime(args: argparse.Namespace) -> AlertRuntime:
-    db = Path(args.db) if args.db else duckdb_path()
+    store = Path(args.store) if args.store else ops_store_path()
+    at = getattr(args, "at", None)
     # ack/resolve never page, so the rotation is not needed here
     return AlertRuntime(
-        db_path=lambda: db, lookup=lambda roles, s: RoleFallbackLookup(roles.platform_lead, "cli")
+        clock=FakeClock(at) if at else SystemClock(),
+        store_path=lambda: store, lookup=lambda roles, s: RoleFallbackLookup(roles.platform_lead, "cli"),
     )
+
+
+def _instant(text: str) -> datetime:
+    t = datetime.fromisoformat(text)
+    if t.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"--at {text!r} needs a UTC offset, e.g. 2026-03-04T10:05+05:30")
+    return t
 
 
 def _fmt(t: datetime | None) -> str:
@@ -29,7 +39,7 @@ def _fmt(t: datetime | None) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
-    with IncidentStore.open(_runtime(args).db_path()) as store:
+    with IncidentStore.open(_runtime(args).store_path()) as store:
         rows = store.open_incidents() if args.status == "open" else store.list(
             None if args.status == "all" else args.status, limit=args.limit)
     if not rows:
@@ -43,7 +53,7 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
-    with IncidentStore.open(_runtime(args).db_path()) as store:
+    with IncidentStore.open(_runtime(args).store_path()) as store:
         inc = store.get(args.incident_id)
         if inc is None:
             print(f"no incident {args.incident_id!r}", file=sys.stderr)
@@ -87,7 +97,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="incidents_command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sp.add_argument("--db", help="warehouse DuckDB file (default: METRICS_DUCKDB_PATH)")
+        sp.add_argument("--store", help="operational store, SQLite (default: METRICS_OPS_STORE, data/ops.sqlite)")
         return sp
 
     ls = common(sub.add_parser("list", help="incidents (default: not yet resolved)"))
@@ -103,10 +113,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ack = common(sub.add_parser("ack", help="acknowledge: stops the escalation ladder"))
     ack.add_argument("incident_id")
     ack.add_argument("--by", required=True, help="who acknowledges (e-mail)")
+    ack.add_argument("--at", type=_instant, default=None,
+                     help="when it was acknowledged, ISO-8601 with offset (default: now), e.g. an ack by phone")
     ack.set_defaults(func=_act, action="ack")
 
     res = common(sub.add_parser("resolve", help="resolve: stops all escalation"))
     res.add_argument("incident_id")
     res.add_argument("--by", required=True, help="who resolves (e-mail)")
     res.add_argument("--reason", default="resolved by hand")
+    res.add_argument("--at", type=_instant, default=None, help="when it was resolved (default: now)")
     res.set_defaults(func=_act, action="resolve")

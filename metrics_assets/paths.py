@@ -19,5 +19,10 @@ def duckdb_path() -> Path:
     return Path(os.environ.get("METRICS_DUCKDB_PATH", data_dir() / "warehouse.duckdb"))
 
 
+def ops_store_path() -> Path:
+    """The operational store of alerting (SQLite, WAL): incidents, deliveries, outbox."""
+    return Path(os.environ.get("METRICS_OPS_STORE", data_dir() / "ops.sqlite"))
+
+
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt"
 RUNBOOK_DIR = PROJECT_ROOT / "runbooks"

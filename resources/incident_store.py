@@ -1,13 +1,16 @@
-"""Incident store: ops.incidents, ops.incident_events and ops.outbox in the DuckDB warehouse.
+"""The operational store of alerting: incidents, their events and the outbox, in a SQLite file.
 
-All alerting SQL lives here so a Snowflake connection could replace it. Times are stored as
-naive UTC TIMESTAMPs (portable to TIMESTAMP_NTZ) and come back tz-aware.
+Not in the warehouse: the daemon's sensors write here on every tick, and the embedded DuckDB file
+takes one process at a time (resources/warehouse_lock.py), so a sensor must never open it. SQLite
+in WAL mode takes concurrent readers with one writer at a time, and waits (busy_timeout) instead
+of failing while another process commits. Default file: `data/ops.sqlite` beside the warehouse
+(METRICS_OPS_STORE moves it). Times are stored as ISO-8601 UTC text and come back tz-aware.
 """
 
 from __future__ import annotations
 
 import json
-import time
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -15,33 +18,31 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from metrics_assets.alerting.model import FailureKind, Incident, Status
-from metrics_assets.paths import duckdb_path
+from metrics_assets.paths import ops_store_path
 
+BUSY_TIMEOUT_MS = 30_000
 _DDL = """
-CREATE SCHEMA IF NOT EXISTS ops;
-CREATE SEQUENCE IF NOT EXISTS ops.incident_event_seq;
-CREATE SEQUENCE IF NOT EXISTS ops.outbox_seq;
-CREATE TABLE IF NOT EXISTS ops.incidents (
-    id VARCHAR PRIMARY KEY, dedup_key VARCHAR NOT NULL, pipeline VARCHAR NOT NULL,
-    kind VARCHAR NOT NULL, partition_key VARCHAR, severity VARCHAR NOT NULL, status VARCHAR NOT NULL,
-    opened_at TIMESTAMP NOT NULL, page_start TIMESTAMP NOT NULL,
-    primary_owner VARCHAR NOT NULL, secondary_owner VARCHAR NOT NULL,
-    subjects VARCHAR NOT NULL, run_ids VARCHAR NOT NULL, summary VARCHAR, occurrences INTEGER NOT NULL,
-    last_seen_at TIMESTAMP, acked_at TIMESTAMP, acked_by VARCHAR,
-    resolved_at TIMESTAMP, resolved_by VARCHAR, resolution VARCHAR
+CREATE TABLE IF NOT EXISTS incidents (
+    id TEXT PRIMARY KEY, dedup_key TEXT NOT NULL, pipeline TEXT NOT NULL,
+    kind TEXT NOT NULL, partition_key TEXT, severity TEXT NOT NULL, status TEXT NOT NULL,
+    opened_at TEXT NOT NULL, page_start TEXT NOT NULL,
+    primary_owner TEXT NOT NULL, secondary_owner TEXT NOT NULL,
+    subjects TEXT NOT NULL, run_ids TEXT NOT NULL, summary TEXT, occurrences INTEGER NOT NULL,
+    last_seen_at TEXT, acked_at TEXT, acked_by TEXT,
+    resolved_at TEXT, resolved_by TEXT, resolution TEXT
 );
-CREATE TABLE IF NOT EXISTS ops.incident_events (
-    id BIGINT PRIMARY KEY DEFAULT nextval('ops.incident_event_seq'), incident_id VARCHAR NOT NULL,
-    event_at TIMESTAMP NOT NULL, event VARCHAR NOT NULL, level VARCHAR, recipient VARCHAR,
-    channel VARCHAR, due_at TIMESTAMP, detail VARCHAR
+CREATE INDEX IF NOT EXISTS incidents_open ON incidents (status, dedup_key);
+CREATE TABLE IF NOT EXISTS incident_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, incident_id TEXT NOT NULL,
+    event_at TEXT NOT NULL, event TEXT NOT NULL, level TEXT, recipient TEXT,
+    channel TEXT, due_at TEXT, detail TEXT
 );
-CREATE TABLE IF NOT EXISTS ops.outbox (
-    id BIGINT PRIMARY KEY DEFAULT nextval('ops.outbox_seq'), created_at TIMESTAMP NOT NULL,
-    incident_id VARCHAR NOT NULL, recipient VARCHAR NOT NULL, action VARCHAR NOT NULL,
-    level VARCHAR, urgency VARCHAR, subject VARCHAR NOT NULL, body VARCHAR NOT NULL
+CREATE INDEX IF NOT EXISTS incident_events_incident ON incident_events (incident_id);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, created_at TEXT NOT NULL,
+    incident_id TEXT NOT NULL, recipient TEXT NOT NULL, action TEXT NOT NULL,
+    level TEXT, urgency TEXT, subject TEXT NOT NULL, body TEXT NOT NULL
 );
 """
 _COLS = (
@@ -51,16 +52,18 @@ _COLS = (
 )
 
 
-def _db(t: datetime | None) -> datetime | None:
+def _db(t: datetime | None) -> str | None:
     if t is None:
         return None
     if t.tzinfo is None:
         raise ValueError(f"naive datetime {t!r} given to the incident store; pass tz-aware times")
-    return t.astimezone(UTC).replace(tzinfo=None)
+    return t.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
 
 
-def _py(t: datetime | None) -> datetime | None:
-    return None if t is None else t.replace(tzinfo=UTC)
+def _py(t: str | datetime | None) -> datetime | None:
+    if t is None:
+        return None
+    return (t if isinstance(t, datetime) else datetime.fromisoformat(t)).replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -90,35 +93,30 @@ class OutboxRow:
 
 
 class IncidentStore:
-    """One DuckDB connection; use `IncidentStore.open()` as a context manager."""
+    """One SQLite connection; use `IncidentStore.open()` as a context manager."""
 
-    def __init__(self, conn: duckdb.DuckDBPyConnection) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
-        self.conn.execute(_DDL)
+        self.conn.executescript(_DDL)
 
     @classmethod
     @contextmanager
-    def open(cls, path: Path | str | None = None, *, lock_timeout_s: float = 20.0) -> Iterator[IncidentStore]:
-        """Open the warehouse, retrying while another process holds DuckDB's write lock."""
-        target = str(path or duckdb_path())
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + lock_timeout_s
-        while True:
-            try:
-                conn = duckdb.connect(target)
-                break
-            except duckdb.IOException as exc:
-                if "lock" not in str(exc).lower() or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.25)
+    def open(cls, path: Path | str | None = None) -> Iterator[IncidentStore]:
+        target = Path(path or ops_store_path())
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # autocommit (isolation_level=None): every statement commits unless inside transaction()
+        conn = sqlite3.connect(str(target), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
         try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             yield cls(conn)
         finally:
             conn.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        self.conn.execute("BEGIN TRANSACTION")
+        # IMMEDIATE takes the write lock up front, so two sensors never interleave one incident
+        self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
@@ -128,7 +126,7 @@ class IncidentStore:
 
     # -- incidents ---------------------------------------------------------------------------
     def next_id(self) -> str:
-        n = self.conn.execute("SELECT count(*) FROM ops.incidents").fetchone()[0]
+        n = self.conn.execute("SELECT count(*) FROM incidents").fetchone()[0]
         return f"INC-{n + 1:05d}"
 
     @staticmethod
@@ -153,20 +151,20 @@ class IncidentStore:
 
     def insert(self, inc: Incident) -> None:
         marks = ", ".join("?" * len(_COLS.split(",")))
-        self.conn.execute(f"INSERT INTO ops.incidents ({_COLS}) VALUES ({marks})", self._row(inc))
+        self.conn.execute(f"INSERT INTO incidents ({_COLS}) VALUES ({marks})", self._row(inc))
 
     def update(self, inc: Incident) -> None:
         cols = [c.strip() for c in _COLS.split(",")][1:]
         sets = ", ".join(f"{c} = ?" for c in cols)
-        self.conn.execute(f"UPDATE ops.incidents SET {sets} WHERE id = ?", [*self._row(inc)[1:], inc.id])
+        self.conn.execute(f"UPDATE incidents SET {sets} WHERE id = ?", [*self._row(inc)[1:], inc.id])
 
     def get(self, incident_id: str) -> Incident | None:
-        r = self.conn.execute(f"SELECT {_COLS} FROM ops.incidents WHERE id = ?", [incident_id]).fetchone()
+        r = self.conn.execute(f"SELECT {_COLS} FROM incidents WHERE id = ?", [incident_id]).fetchone()
         return self._incident(r) if r else None
 
     def open_by_key(self, key: str) -> Incident | None:
         r = self.conn.execute(
-            f"SELECT {_COLS} FROM ops.incidents WHERE dedup_key = ? AND status <> 'resolved' "
+            f"SELECT {_COLS} FROM incidents WHERE dedup_key = ? AND status <> 'resolved' "
             "ORDER BY opened_at LIMIT 1",
             [key],
         ).fetchone()
@@ -174,7 +172,7 @@ class IncidentStore:
 
     def open_incidents(self) -> list[Incident]:
         rows = self.conn.execute(
-            f"SELECT {_COLS} FROM ops.incidents WHERE status <> 'resolved' ORDER BY opened_at, id"
+            f"SELECT {_COLS} FROM incidents WHERE status <> 'resolved' ORDER BY opened_at, id"
         ).fetchall()
         return [self._incident(r) for r in rows]
 
@@ -182,7 +180,7 @@ class IncidentStore:
         """Newest first; `status` None or "all" lists every incident."""
         where, args = ("WHERE status = ?", [status]) if status and status != "all" else ("", [])
         rows = self.conn.execute(
-            f"SELECT {_COLS} FROM ops.incidents {where} ORDER BY opened_at DESC, id DESC LIMIT {int(limit)}",
+            f"SELECT {_COLS} FROM incidents {where} ORDER BY opened_at DESC, id DESC LIMIT {int(limit)}",
             args,
         ).fetchall()
         return [self._incident(r) for r in rows]
@@ -201,7 +199,7 @@ class IncidentStore:
         detail: str = "",
     ) -> None:
         self.conn.execute(
-            "INSERT INTO ops.incident_events "
+            "INSERT INTO incident_events "
             "(incident_id, event_at, event, level, recipient, channel, due_at, detail)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [incident_id, _db(at), event, level, recipient, channel, _db(due_at), detail],
@@ -211,7 +209,7 @@ class IncidentStore:
         where, args = ("WHERE incident_id = ?", [incident_id]) if incident_id else ("", [])
         rows = self.conn.execute(
             "SELECT id, incident_id, event_at, event, level, recipient, channel, due_at, detail "
-            f"FROM ops.incident_events {where} ORDER BY id",
+            f"FROM incident_events {where} ORDER BY id",
             args,
         ).fetchall()
         return [EventRow(r[0], r[1], _py(r[2]), r[3], r[4], r[5], r[6], _py(r[7]), r[8]) for r in rows]
@@ -219,7 +217,7 @@ class IncidentStore:
     def delivered_keys(self, incident_id: str) -> set[tuple[str, str, str]]:
         """(level, recipient, action) already delivered (or attempted) for this incident."""
         rows = self.conn.execute(
-            "SELECT DISTINCT level, recipient, event FROM ops.incident_events "
+            "SELECT DISTINCT level, recipient, event FROM incident_events "
             "WHERE incident_id = ? AND event IN ('page', 'notify', 'role')",
             [incident_id],
         ).fetchall()
@@ -231,7 +229,7 @@ class IncidentStore:
         urgency: str | None, subject: str, body: str,
     ) -> None:
         self.conn.execute(
-            "INSERT INTO ops.outbox "
+            "INSERT INTO outbox "
             "(created_at, incident_id, recipient, action, level, urgency, subject, body)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [_db(at), incident_id, recipient, action, level, urgency, subject, body],
@@ -241,7 +239,7 @@ class IncidentStore:
         where, args = ("WHERE incident_id = ?", [incident_id]) if incident_id else ("", [])
         rows = self.conn.execute(
             "SELECT id, created_at, incident_id, recipient, action, level, urgency, subject, body "
-            f"FROM ops.outbox {where} ORDER BY id",
+            f"FROM outbox {where} ORDER BY id",
             args,
         ).fetchall()
         return [OutboxRow(r[0], _py(r[1]), *r[2:]) for r in rows]

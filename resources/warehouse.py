@@ -16,6 +16,7 @@ import pandas as pd
 from pydantic import PrivateAttr
 
 from metrics_assets.paths import duckdb_path
+from resources.warehouse_lock import WarehouseBusy, hold
 
 BACKENDS = ("duckdb", "snowflake")
 
@@ -39,6 +40,11 @@ class Warehouse(dg.ConfigurableResource):
     backend: str = "duckdb"
     duckdb_path: str = ""
     _snowflake: Any = PrivateAttr(default=None)
+    _run_id: str = PrivateAttr(default="")
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        # the run id names this process as the holder of the warehouse file
+        self._run_id = context.run_id or ""
 
     @classmethod
     def from_env(cls) -> Warehouse:
@@ -50,17 +56,27 @@ class Warehouse(dg.ConfigurableResource):
         return self.duckdb_path or str(duckdb_path())
 
     @contextmanager
-    def connect(self) -> Iterator[Any]:
-        """A DB-API connection (duckdb or snowflake.connector) that is closed on exit."""
-        if self.backend == "duckdb":
-            import duckdb
+    def hold(self, what: str = "") -> Iterator[None]:
+        """Hold the embedded file for a whole step (e.g. around a dbt subprocess); no-op on Snowflake."""
+        if self.backend != "duckdb":
+            yield
+            return
+        with hold(self.path, what=what or "metrics", run_id=self._run_id):
+            yield
 
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-            con = duckdb.connect(self.path, config=duckdb_config())
-            try:
-                yield con
-            finally:
-                con.close()
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        """A DB-API connection (duckdb or snowflake.connector) that is closed on exit.
+
+        On DuckDB the connection is taken under the warehouse lock (resources/warehouse_lock.py):
+        a busy file makes this wait, then raise WarehouseBusy naming the holder."""
+        if self.backend == "duckdb":
+            with self.hold():
+                con = connect_duckdb(self.path)
+                try:
+                    yield con
+                finally:
+                    con.close()
         elif self.backend == "snowflake":
             with snowflake_resource_from_env().get_connection() as con:
                 yield con
@@ -77,6 +93,21 @@ class Warehouse(dg.ConfigurableResource):
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         with self.connect() as con:
             con.cursor().execute(sql, params or [])
+
+
+def connect_duckdb(path: str, **kwargs: Any) -> Any:
+    """duckdb.connect with the platform's settings; a lock held by a process outside the platform
+    (a DuckDB shell, a notebook) becomes WarehouseBusy with DuckDB's own words, not a data error.
+    Call it only while holding the warehouse lock."""
+    import duckdb
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    try:
+        return duckdb.connect(path, config=duckdb_config(), **kwargs)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusy(f"warehouse {path} is held outside the platform: {exc}") from exc
+        raise
 
 
 def snowflake_resource_from_env() -> Any:

@@ -53,8 +53,8 @@ def build_defs() -> tuple[dg.Definitions, list[dg.AssetCheckKey]]:
 
 def run_bench(n: int, workdir: Path) -> dict[str, object]:
     defs, keys = build_defs()
-    db = workdir / "bench.duckdb"
-    runtime = AlertRuntime(db_path=lambda: db, lookup=lambda roles, s: _Lookup(), env={})
+    db = workdir / "ops.sqlite"
+    runtime = AlertRuntime(store_path=lambda: db, lookup=lambda roles, s: _Lookup(), env={})
     sensor = next(s for s in build_alert_sensors(runtime) if s.name == "alert_on_check_failures")
     instance = dg.DagsterInstance.ephemeral()
     repo = defs.get_repository_def()

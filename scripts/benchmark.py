@@ -429,7 +429,7 @@ def w_sensor_tick(db: str, home: str) -> dict:
     defs = _defs(db, 0.1, "landed")
     repo = defs.get_repository_def()
     instance = dg.DagsterInstance.local_temp(tempdir=home)
-    runtime = AlertRuntime(db_path=lambda: Path(db), env={})
+    runtime = AlertRuntime(store_path=lambda: Path(home) / "ops.sqlite", env={})
     out = {}
     for sensor in build_alert_sensors(runtime):
         cursor, times = None, []

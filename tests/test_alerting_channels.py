@@ -94,10 +94,10 @@ def test_email_channel_sends_over_smtp_with_login_from_env():
 
 def test_missing_secret_names_the_env_var_and_alerts_fall_back_to_the_outbox(tmp_path, caplog):
     settings = load_alerting_settings().with_channels(enabled=("slack",))
-    db = tmp_path / "w.duckdb"
+    db = tmp_path / "ops.sqlite"
     with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN"), IncidentStore.open(db) as store:
         build_dispatcher(settings, store, env={})
-    rt = AlertRuntime(db_path=lambda: tmp_path / "w.duckdb", settings=lambda: settings, env={})
+    rt = AlertRuntime(store_path=lambda: tmp_path / "ops.sqlite", settings=lambda: settings, env={})
     with caplog.at_level(logging.ERROR), rt.engine() as eng:
         assert eng.dispatcher.names == ["outbox"]
     assert "SLACK_BOT_TOKEN" in caplog.text
@@ -119,7 +119,7 @@ def test_engine_delivers_on_every_channel_and_secrets_never_leak(tmp_path, caplo
     clock = FakeClock(ist("2026-03-07 02:00"))
     with FakeSlack() as slack, FakePagerDuty() as pd, FakeSMTP() as smtp, caplog.at_level(logging.DEBUG):
         settings = _all_channels(slack, pd, smtp, pd_escalates=pd_escalates)
-        with engine_for_test(tmp_path / "w.duckdb", clock, settings=settings, env=SECRETS) as eng:
+        with engine_for_test(tmp_path / "ops.sqlite", clock, settings=settings, env=SECRETS) as eng:
             failure = Failure("growth_agg", FailureKind.RUN_FAILURE, "agg_growth", clock.now())
             (inc_id,) = eng.report([failure]).opened
             clock.advance(minutes=11)

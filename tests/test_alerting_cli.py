@@ -23,7 +23,7 @@ def _cli(argv):
 
 @pytest.fixture
 def db(tmp_path):
-    path = tmp_path / "w.duckdb"
+    path = tmp_path / "ops.sqlite"
     clock = FakeClock(ist("2026-03-07 02:00"))
     with engine_for_test(path, clock) as eng:
         eng.report([Failure("profit_agg", FailureKind.RUN_FAILURE, "agg_profit_daily", clock.now(),
@@ -32,19 +32,19 @@ def db(tmp_path):
 
 
 def test_list_show_ack_resolve(db, capsys):
-    assert _cli(["incidents", "list", "--db", str(db)]) == 0
+    assert _cli(["incidents", "list", "--store", str(db)]) == 0
     out = capsys.readouterr().out
     assert "INC-00001" in out and "profit_agg" in out and "run_failure" in out
     am = "alex.mehta@metrics.example.com"
-    assert _cli(["incidents", "ack", "INC-00001", "--by", am, "--db", str(db)]) == 0
+    assert _cli(["incidents", "ack", "INC-00001", "--by", am, "--store", str(db)]) == 0
     assert _cli(["incidents", "resolve", "INC-00001", "--by", "alex.mehta@metrics.example.com",
-                 "--reason", "reran after fix", "--db", str(db)]) == 0
+                 "--reason", "reran after fix", "--store", str(db)]) == 0
     capsys.readouterr()
-    assert _cli(["incidents", "show", "INC-00001", "--db", str(db)]) == 0
+    assert _cli(["incidents", "show", "INC-00001", "--store", str(db)]) == 0
     out = capsys.readouterr().out
     for text in ("opened", "page [primary_oncall] -> alex.mehta", "ack", "resolve", "reran after fix"):
         assert text in out
-    assert _cli(["incidents", "list", "--db", str(db)]) == 0
+    assert _cli(["incidents", "list", "--store", str(db)]) == 0
     assert "no incidents" in capsys.readouterr().out
     with IncidentStore.open(db) as store:
         events = [e.event for e in store.events("INC-00001")]
@@ -53,9 +53,9 @@ def test_list_show_ack_resolve(db, capsys):
 
 
 def test_errors_are_reported_not_raised(db, capsys):
-    assert _cli(["incidents", "ack", "INC-00042", "--by", "x@example.com", "--db", str(db)]) == 2
+    assert _cli(["incidents", "ack", "INC-00042", "--by", "x@example.com", "--store", str(db)]) == 2
     assert "no incident 'INC-00042'" in capsys.readouterr().err
-    _cli(["incidents", "resolve", "INC-00001", "--by", "x@example.com", "--db", str(db)])
-    assert _cli(["incidents", "ack", "INC-00001", "--by", "x@example.com", "--db", str(db)]) == 2
+    _cli(["incidents", "resolve", "INC-00001", "--by", "x@example.com", "--store", str(db)])
+    assert _cli(["incidents", "ack", "INC-00001", "--by", "x@example.com", "--store", str(db)]) == 2
     assert "already resolved" in capsys.readouterr().err
-    assert _cli(["incidents", "show", "INC-00042", "--db", str(db)]) == 2
+    assert _cli(["incidents", "show", "INC-00042", "--store", str(db)]) == 2

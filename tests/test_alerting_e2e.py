@@ -10,9 +10,10 @@ which feeds investor assets -> sev1, paged 24x7).
 from __future__ import annotations
 
 import argparse
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
+from dagster._core.test_utils import freeze_time
 
 from metrics_assets.alerting.model import Status
 from metrics_assets.alerting.runtime import AlertRuntime
@@ -21,10 +22,13 @@ from metrics_assets.cli_incidents import register
 from metrics_assets.oncall.lookup import OnCallLookup
 from resources.incident_store import IncidentStore
 from resources.raw_source import RawSource
-from tests.fakes.alert_defs import OffsetClock
+from metrics_assets.alerting.clock import FakeClock
 from tests.world import definitions
 
 DAY = date(2025, 3, 3)
+# Every instant is pinned (Dagster's event timestamps too): who is on call, and so who is paged,
+# must not depend on the week the suite runs in. Wednesday 10:00 IST, inside business hours.
+PINNED = datetime(2026, 3, 4, 4, 30, tzinfo=UTC)
 
 
 def _cli(argv: list[str]) -> int:
@@ -45,13 +49,13 @@ def _materialize(defs: dg.Definitions, instance, mode: str) -> dg.ExecuteInProce
 
 
 def test_fault_page_ack_fix_resolve(tmp_path):
-    db = tmp_path / "w.duckdb"
-    defs = definitions(db)
+    db = tmp_path / "ops.sqlite"  # the operational store; the warehouse is its own file
+    defs = definitions(tmp_path / "w.duckdb")
     full = dg.Definitions.merge(defs, dg.Definitions(sensors=[]))
     repo = full.get_repository_def()
-    clock = OffsetClock()
+    clock = FakeClock(PINNED)
     rotation = OnCallLookup.from_config()
-    runtime = AlertRuntime(clock=clock, db_path=lambda: db, env={})  # real rotation + team calendar
+    runtime = AlertRuntime(clock=clock, store_path=lambda: db, env={})  # real rotation + team calendar
     sensors = {s.name: s for s in build_alert_sensors(runtime)}
     instance = dg.DagsterInstance.ephemeral()
     cursors: dict[str, str | None] = {}
@@ -62,10 +66,11 @@ def test_fault_page_ack_fix_resolve(tmp_path):
             sensor(ctx)
             cursors[name] = ctx.cursor
 
-    tick_all()
-    assert not _materialize(defs, instance, mode="offline").success  # the fault
-    tick_all()
-    tick_all()
+    with freeze_time(PINNED):
+        tick_all()
+        assert not _materialize(defs, instance, mode="offline").success  # the fault
+        tick_all()
+        tick_all()
     with IncidentStore.open(db) as store:
         (inc,) = store.list()
         pages = [e for e in store.events(inc.id) if e.event == "page"]
@@ -75,15 +80,20 @@ def test_fault_page_ack_fix_resolve(tmp_path):
     assert [(p.level, p.recipient) for p in pages] == [("primary_oncall", on_call)]
     assert pages[0].channel == "outbox"
 
-    assert _cli(["incidents", "ack", inc.id, "--by", pages[0].recipient, "--db", str(db)]) == 0
-    clock.advance(minutes=45)  # past backup, IC and platform-lead times
-    tick_all()
+    acked_at = (PINNED + timedelta(minutes=5)).isoformat()
+    assert _cli(["incidents", "ack", inc.id, "--by", pages[0].recipient, "--at", acked_at,
+                 "--store", str(db)]) == 0
+    clock.set(PINNED + timedelta(minutes=45))  # past backup, IC and platform-lead times
+    with freeze_time(clock.now()):
+        tick_all()
     with IncidentStore.open(db) as store:
         assert [e.event for e in store.events(inc.id) if e.event == "page"] == ["page"]
         assert store.get(inc.id).status is Status.ACKED
 
-    assert _materialize(defs, instance, mode="synthetic").success  # the fix + re-run
-    tick_all()
+    clock.set(PINNED + timedelta(minutes=60))
+    with freeze_time(clock.now()):
+        assert _materialize(defs, instance, mode="synthetic").success  # the fix + re-run
+        tick_all()
     with IncidentStore.open(db) as store:
         done = store.get(inc.id)
         events = [e.event for e in store.events(inc.id)]

@@ -24,7 +24,7 @@ def _fail(pipeline="profit_agg", at="2026-03-07 02:00", subject="fct_profit_dail
 
 
 def test_investor_failure_pages_once_and_ack_stops_the_ladder(tmp_path, clock):
-    with engine_for_test(tmp_path / "w.duckdb", clock) as eng:
+    with engine_for_test(tmp_path / "ops.sqlite", clock) as eng:
         rep = eng.report([_fail(run_id="r1")])
         (inc_id,) = rep.opened
         assert rep.delivered == [(inc_id, "page", "primary_oncall", PEOPLE["AM"])]
@@ -52,7 +52,7 @@ def test_investor_failure_pages_once_and_ack_stops_the_ladder(tmp_path, clock):
 
 
 def test_one_incident_per_pipeline_kind_and_partition(tmp_path, clock):
-    with engine_for_test(tmp_path / "w.duckdb", clock) as eng:
+    with engine_for_test(tmp_path / "ops.sqlite", clock) as eng:
         rep = eng.report([
             _fail(partition="2026-03-06"), _fail(partition="2026-03-06", subject="x"),
             _fail(partition="2026-03-05"), _fail(kind=FailureKind.CHECK_ERROR, partition="2026-03-06"),
@@ -63,7 +63,7 @@ def test_one_incident_per_pipeline_kind_and_partition(tmp_path, clock):
 
 def test_deferred_experiment_alert_resolves_without_paging_when_recovered(tmp_path):
     clock = FakeClock(ist("2026-03-10 22:00"))
-    with engine_for_test(tmp_path / "w.duckdb", clock) as eng:
+    with engine_for_test(tmp_path / "ops.sqlite", clock) as eng:
         rep = eng.report([_fail(pipeline="growth_daily", at="2026-03-10 22:00", subject="fct_new_users")])
         (inc_id,) = rep.opened
         inc = eng.store.get(inc_id)
@@ -81,7 +81,7 @@ def test_deferred_experiment_alert_resolves_without_paging_when_recovered(tmp_pa
 @pytest.mark.parametrize("recovered", [True, False])
 def test_deferred_alert_is_rechecked_when_the_window_opens(tmp_path, recovered):
     clock = FakeClock(ist("2026-03-10 22:00"))
-    with engine_for_test(tmp_path / "w.duckdb", clock) as eng:
+    with engine_for_test(tmp_path / "ops.sqlite", clock) as eng:
         (inc_id,) = eng.report([_fail(pipeline="growth_daily", at="2026-03-10 22:00")]).opened
         clock.set(ist("2026-03-11 08:59"))
         assert eng.advance(lambda inc: recovered).delivered == []
@@ -95,7 +95,7 @@ def test_deferred_alert_is_rechecked_when_the_window_opens(tmp_path, recovered):
 
 def test_failure_feeding_investor_raises_a_deferred_incident_and_pages(tmp_path):
     clock = FakeClock(ist("2026-03-10 22:00"))
-    with engine_for_test(tmp_path / "w.duckdb", clock) as eng:
+    with engine_for_test(tmp_path / "ops.sqlite", clock) as eng:
         first = _fail(pipeline="profit_unit", at="2026-03-10 22:00", subject="exp_cut")
         (inc_id,) = eng.report([first]).opened
         assert eng.store.get(inc_id).status is Status.DEFERRED
@@ -109,7 +109,7 @@ def test_failure_feeding_investor_raises_a_deferred_incident_and_pages(tmp_path)
 
 
 def test_successful_retry_resolves_the_run_failure_incident(tmp_path, clock):
-    with engine_for_test(tmp_path / "w.duckdb", clock) as eng:
+    with engine_for_test(tmp_path / "ops.sqlite", clock) as eng:
         (inc_id,) = eng.report([_fail(run_id="root-1")]).opened
         clock.advance(minutes=4)
         assert eng.resolve_runs({"root-1"}, clock.now(), "retry succeeded").resolved == [inc_id]
@@ -119,7 +119,7 @@ def test_successful_retry_resolves_the_run_failure_incident(tmp_path, clock):
 
 
 def test_ack_and_resolve_reject_unknown_or_closed_incidents(tmp_path, clock):
-    with engine_for_test(tmp_path / "w.duckdb", clock) as eng:
+    with engine_for_test(tmp_path / "ops.sqlite", clock) as eng:
         (inc_id,) = eng.report([_fail()]).opened
         eng.resolve(inc_id, by="me")
         with pytest.raises(ValueError, match="already resolved"):
@@ -130,7 +130,7 @@ def test_ack_and_resolve_reject_unknown_or_closed_incidents(tmp_path, clock):
 
 def test_ticks_match_the_plan_within_one_interval(tmp_path, clock):
     """Ticking every 30 s delivers each planned page within one tick of its due time."""
-    with engine_for_test(tmp_path / "w.duckdb", clock) as eng:
+    with engine_for_test(tmp_path / "ops.sqlite", clock) as eng:
         (inc_id,) = eng.report([_fail(pipeline="growth_agg", at="2026-03-07 02:00")]).opened
         end = clock.now() + timedelta(hours=7)
         while clock.now() < end:

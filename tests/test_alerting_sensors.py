@@ -23,11 +23,11 @@ PLATFORM_LEAD = "platform-lead@metrics.example.com"
 
 class Harness:
     def __init__(self, tmp_path, working=True):
-        self.db = tmp_path / "w.duckdb"
+        self.db = tmp_path / "ops.sqlite"
         self.clock = fx.OffsetClock()
         self.lookup = fx.StaticLookup()
         self.runtime = AlertRuntime(
-            clock=self.clock, db_path=lambda: self.db, lookup=lambda roles, s: self.lookup,
+            clock=self.clock, store_path=lambda: self.db, lookup=lambda roles, s: self.lookup,
             calendar=lambda s: fx.FixedCalendar(working=working), env={},
         )
         self.sensors = {s.name: s for s in build_alert_sensors(self.runtime)}

@@ -56,7 +56,10 @@ def snowflake_marts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[
                     cur.executemany(
                         f"insert into raw.{s.name} values ({', '.join(['%s'] * len(rows[0]))})", rows
                     )
-        res = dbtRunner().invoke(["build", "--vars", dbt_vars_json(*WINDOW), *_common_args(tmp / "dbt")])
+        # one thread: fakesnow shares one DuckDB catalog, where concurrent CREATE SCHEMA conflicts
+        res = dbtRunner().invoke(
+            ["build", "--threads", "1", "--vars", dbt_vars_json(*WINDOW), *_common_args(tmp / "dbt")]
+        )
         assert res.success, res.exception or [
             (r.node.name, str(r.status), r.message) for r in res.result.results if str(r.status) != "success"
         ]

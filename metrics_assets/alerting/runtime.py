@@ -1,6 +1,6 @@
 """What the sensors and the CLI need to build an AlertEngine; every part is injectable.
 
-The defaults read config, the DuckDB warehouse, the on-call rotation lookup and the system
+The defaults read config, the operational store (SQLite, never the warehouse), the on-call rotation lookup and the system
 clock. Tests replace the clock, lookup, calendar, database path and environment.
 """
 
@@ -20,7 +20,7 @@ from metrics_assets.alerting.engine import AlertEngine
 from metrics_assets.alerting.model import OnCall, OnCallLookup, WorkCalendar
 from metrics_assets.alerting.settings import AlertingSettings, Roles, alerting_settings, team_roles
 from metrics_assets.config import ConfigError, PipelineConfig, pipeline_config
-from metrics_assets.paths import duckdb_path
+from metrics_assets.paths import ops_store_path
 from resources.channels import Dispatcher, OutboxChannel, build_dispatcher
 from resources.incident_store import IncidentStore
 
@@ -51,7 +51,7 @@ def default_lookup(roles: Roles, settings: AlertingSettings) -> OnCallLookup:
 @dataclass
 class AlertRuntime:
     clock: Clock = field(default_factory=SystemClock)
-    db_path: Callable[[], Path] = duckdb_path
+    store_path: Callable[[], Path] = ops_store_path
     settings: Callable[[], AlertingSettings] = alerting_settings
     roles: Callable[[], Roles] = team_roles
     pipelines: Callable[[], PipelineConfig] = pipeline_config
@@ -69,7 +69,7 @@ class AlertRuntime:
     @contextmanager
     def engine(self) -> Iterator[AlertEngine]:
         settings, roles = self.settings(), self.roles()
-        with IncidentStore.open(self.db_path()) as store:
+        with IncidentStore.open(self.store_path()) as store:
             yield AlertEngine(
                 store, self._dispatcher(settings, store), lookup=self.lookup(roles, settings),
                 calendar=self.calendar(settings), settings=settings, roles=roles,

@@ -125,7 +125,10 @@ def generate_range(
 
     launch = launch_date or world_cfg().launch_date
     out: dict[str, dict[str, float]] = {}
-    with duckdb.connect(str(db_path)) as con:
+    from resources.warehouse import connect_duckdb
+    from resources.warehouse_lock import hold
+
+    with hold(db_path, what="generator"), connect_duckdb(str(db_path)) as con:
         con.execute("SET enable_progress_bar = false")
         for name in SOURCES:
             t0 = time.perf_counter()

@@ -63,19 +63,19 @@ def load_published() -> list[Schedule]:
     kinds={"duckdb"},
 )
 def oncall_schedule(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    import duckdb
-
     from metrics_assets.paths import duckdb_path
+    from resources.warehouse import connect_duckdb
+    from resources.warehouse_lock import hold
 
     schedules = load_published()
     rows = schedule_rows(schedules)
     path = duckdb_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path))
-    try:
-        n = write_schedule_rows(con, rows)
-    finally:
-        con.close()
+    with hold(path, what="ops/oncall_schedule", run_id=context.run_id):
+        con = connect_duckdb(str(path))
+        try:
+            n = write_schedule_rows(con, rows)
+        finally:
+            con.close()
     context.log.info("wrote %d on-call segments to %s", n, TABLE)
     return dg.MaterializeResult(
         metadata={

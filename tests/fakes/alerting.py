@@ -1,4 +1,4 @@
-"""Build an AlertEngine on a temporary DuckDB with the fake roster and calendar."""
+"""Build an AlertEngine on a temporary operational store (SQLite) with the fake roster and calendar."""
 
 from __future__ import annotations
 
