@@ -1,7 +1,8 @@
 """`metrics incidents list|show|ack|resolve`: look at and act on alert incidents from a shell.
 
 Acks and resolutions go through the AlertEngine, so they are stored in the operational store
-(data/ops.sqlite, resources/incident_store.py) with their time and forwarded to the configured channels (PagerDuty acknowledge/resolve).
+(data/ops.sqlite, resources/incident_store.py) with their time and forwarded to the
+configured channels (PagerDuty acknowledge/resolve).
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from metrics_assets.alerting.runtime import AlertRuntime, RoleFallbackLookup
 from metrics_assets.alerting.clock import FakeClock, SystemClock
+from metrics_assets.alerting.runtime import AlertRuntime, RoleFallbackLookup
 from metrics_assets.paths import ops_store_path
 from resources.incident_store import IncidentStore
 
@@ -97,7 +98,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub = p.add_subparsers(dest="incidents_command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        sp.add_argument("--store", help="operational store, SQLite (default: METRICS_OPS_STORE, data/ops.sqlite)")
+        sp.add_argument("--store", help="operational store, SQLite (default: $METRICS_OPS_STORE or "
+                        "data/ops.sqlite)")
         return sp
 
     ls = common(sub.add_parser("list", help="incidents (default: not yet resolved)"))
@@ -114,7 +116,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ack.add_argument("incident_id")
     ack.add_argument("--by", required=True, help="who acknowledges (e-mail)")
     ack.add_argument("--at", type=_instant, default=None,
-                     help="when it was acknowledged, ISO-8601 with offset (default: now), e.g. an ack by phone")
+                     help="when it was acknowledged, ISO-8601 with offset (default: now)")
     ack.set_defaults(func=_act, action="ack")
 
     res = common(sub.add_parser("resolve", help="resolve: stops all escalation"))

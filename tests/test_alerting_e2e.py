@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 from dagster._core.test_utils import freeze_time
 
+from metrics_assets.alerting.clock import FakeClock
 from metrics_assets.alerting.model import Status
 from metrics_assets.alerting.runtime import AlertRuntime
 from metrics_assets.alerting.sensors import build_alert_sensors
@@ -22,7 +23,6 @@ from metrics_assets.cli_incidents import register
 from metrics_assets.oncall.lookup import OnCallLookup
 from resources.incident_store import IncidentStore
 from resources.raw_source import RawSource
-from metrics_assets.alerting.clock import FakeClock
 from tests.world import definitions
 
 DAY = date(2025, 3, 3)

@@ -1,7 +1,8 @@
 """What the sensors and the CLI need to build an AlertEngine; every part is injectable.
 
-The defaults read config, the operational store (SQLite, never the warehouse), the on-call rotation lookup and the system
-clock. Tests replace the clock, lookup, calendar, database path and environment.
+The defaults read config, the operational store (SQLite, never the warehouse), the on-call
+rotation lookup and the system clock. Tests replace the clock, lookup, calendar, store path and
+environment.
 """
 
 from __future__ import annotations
