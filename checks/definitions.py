@@ -15,7 +15,7 @@ import dagster as dg
 from checks import history
 from checks.core import CheckOutcome, evaluate, utc_now
 from checks.registry import CheckDef, Severity, catalogue
-from resources.warehouse import Warehouse
+from resources.warehouse import POOL, Warehouse
 
 MAX_LISTED_DAYS = 20
 
@@ -53,7 +53,7 @@ def result_for(check: CheckDef, outcomes: list[CheckOutcome]) -> dg.AssetCheckRe
     shown = failed[0] if failed else (outcomes[-1] if outcomes else None)
     meta: dict[str, Any] = {
         "failure_mode": check.failure_mode,
-        "runbook": dg.MetadataValue.path(check.runbook_link),
+        "runbook": dg.MetadataValue.url(check.runbook_url),
         "severity": check.severity.value,
         "pipeline": check.pipeline,
         "days_evaluated": len(outcomes),
@@ -90,15 +90,16 @@ def result_for(check: CheckDef, outcomes: list[CheckOutcome]) -> dg.AssetCheckRe
 
 def build_asset_check(check: CheckDef) -> dg.AssetChecksDefinition:
     @dg.asset_check(
+        pool=POOL,
         asset=dg.AssetKey(check.asset_path),
         name=check.name,
         blocking=check.blocking,
         description=(
-            f"[{check.severity.value}] {check.title}: {check.validation}. Runbook: {check.runbook_link}"
+            f"[{check.severity.value}] {check.title}: {check.validation}. Runbook: {check.runbook_url}"
         ),
         metadata={
             "failure_mode": check.failure_mode,
-            "runbook": dg.MetadataValue.path(check.runbook_link),
+            "runbook": dg.MetadataValue.url(check.runbook_url),
             "severity": check.severity.value,
             "pipeline": check.pipeline,
         },

@@ -93,6 +93,10 @@ class CheckDef:
         return pipeline_config().get(self.pipeline).runbook_link(self.failure_mode)
 
     @property
+    def runbook_url(self) -> str:
+        return pipeline_config().runbook_url(self.pipeline, self.failure_mode)
+
+    @property
     def is_investor(self) -> bool:
         return pipeline_config().get(self.pipeline).is_investor
 

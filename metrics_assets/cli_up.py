@@ -1,10 +1,14 @@
-"""`metrics up`: generate and materialize the last N days, print a summary, start the Dagster UI."""
+"""`metrics up`: start Dagster (webserver + daemon), submit the last N days as one run, print a summary.
+
+The runs go through the instance's run queue like any UI run, so they show on the Runs and Job
+pages, queue behind other warehouse runs, and are watched by run monitoring and the sensors."""
 
 from __future__ import annotations
 
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -31,7 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--end", type=date.fromisoformat, default=None, help="last day (default: yesterday UTC)")
     p.add_argument("--headless", action="store_true", help="exit after the summary (CI, scripts)")
     p.add_argument("--port", type=int, default=3000)
-    p.add_argument("--log-level", default="WARNING", help="Dagster console log level for the runs")
+    p.add_argument("--timeout", type=float, default=7200, help="seconds to wait for each run (default 2 h)")
+    p.add_argument("--start-timeout", type=float, default=180, help="seconds to wait for the webserver")
     p.set_defaults(func=run)
 
 
@@ -42,42 +47,98 @@ def _range_tags(start: date, end_inclusive: date) -> dict[str, str]:
     }
 
 
+def _start_dagster_dev(port: int, home: Path) -> subprocess.Popen:
+    """`dagster dev` (webserver + daemon: run queue, schedules, sensors, run monitoring) in its own
+    process group, its output in DAGSTER_HOME/dagster-dev.log."""
+    log = open(home / "dagster-dev.log", "ab")  # noqa: SIM115 - lives as long as the server
+    cmd = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(port),
+           "-w", str(PROJECT_ROOT / "workspace.yaml")]
+    return subprocess.Popen(cmd, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+class _Progress:
+    """Prints the run's stage (steps done, elapsed) whenever it changes, at most every few seconds."""
+
+    def __init__(self, label: str, t0: float) -> None:
+        self.label, self.t0, self.last = label, t0, ("", -1)
+
+    def __call__(self, state) -> None:
+        now = (state.status, state.steps_succeeded)
+        if now != self.last:
+            self.last = now
+            elapsed = time.monotonic() - self.t0
+            print(f"[metrics up] {elapsed:6.0f} s  {self.label}: {state.status.lower()}, "
+                  f"{state.steps_succeeded} step(s) done" + (f", {state.steps_failed} failed"
+                                                             if state.steps_failed else ""), flush=True)
+
+
+def _submit(ui, label: str, t0: float, timeout_s: float, **launch) -> bool:
+    run_id = ui.launch("all_pipelines", **launch)
+    print(f"[metrics up] {label}: run {run_id} queued -> {ui.run_url(run_id)}", flush=True)
+    state = ui.wait(run_id, timeout_s, on_poll=_Progress(label, t0), poll_s=3.0)
+    if state.status != "SUCCESS":
+        print(f"[metrics up] {label} {state.status}: see {ui.run_url(run_id)}", file=sys.stderr)
+        return False
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    dagster_home()
-    import dagster as dg
-
+    home = dagster_home()
     from metrics_assets.config import pipeline_config
-    from metrics_assets.definitions import defs
     from metrics_assets.raw_assets import raw_key
-    from metrics_assets.summary import print_summary
+    from metrics_assets.ui_client import DagsterUI
 
     end = args.end or (datetime.now(UTC).date() - timedelta(days=1))
     start = max(end - timedelta(days=args.days - 1), pipeline_config().partitions_start_date)
     history_start = pipeline_config().partitions_start_date
-    instance = dg.DagsterInstance.get()
-    quiet = {"loggers": {"console": {"config": {"log_level": args.log_level.upper()}}}}
-    job = defs.resolve_job_def("all_pipelines")
+    ui = DagsterUI(port=args.port)
+    if ui.is_up():
+        print(f"[metrics up] something already answers on {ui.base}; stop it or pass --port", file=sys.stderr)
+        return 2
     t0 = time.monotonic()
-    if history_start < start:
-        # Signup, churn and assignment history since launch: persons, cohorts and active accounts need it.
-        print(f"[metrics up] loading user history {history_start} .. {start - timedelta(days=1)}")
-        res = job.execute_in_process(
-            instance=instance, tags=_range_tags(history_start, start - timedelta(days=1)), run_config=quiet,
-            asset_selection=[raw_key(s) for s in HISTORY_SOURCES], raise_on_error=False,
-        )
-        if not res.success:
-            print("[metrics up] history load failed; see the run in the Dagster UI", file=sys.stderr)
-            return 1
-    print(f"[metrics up] materializing all pipelines for {start} .. {end} as one run")
-    res = job.execute_in_process(
-        instance=instance, tags=_range_tags(start, end), run_config=quiet, raise_on_error=False
-    )
-    elapsed = time.monotonic() - t0
-    print_summary(defs, instance, start, end, elapsed, run_ok=res.success)
-    if args.headless:
-        return 0 if res.success else 1
-    print(f"[metrics up] Dagster UI on http://127.0.0.1:{args.port} (Ctrl-C to stop)")
-    cmd = [sys.executable, "-m", "dagster", "dev", "-h", "127.0.0.1", "-p", str(args.port),
-           "-w", str(PROJECT_ROOT / "workspace.yaml")]
-    return subprocess.call(cmd, cwd=PROJECT_ROOT)
+    print(f"[metrics up] starting Dagster (webserver, daemon: run queue, schedule, sensors) on {ui.base}; "
+          f"log {home / 'dagster-dev.log'}", flush=True)
+    server = _start_dagster_dev(args.port, home)
+    ok = False
+    try:
+        ui.wait_until_up(args.start_timeout, alive=lambda: server.poll() is None)
+        ok = True
+        if history_start < start:
+            # Signup, churn and assignment history since launch: persons, cohorts and active accounts need it.
+            ok = _submit(ui, f"user history {history_start} .. {start - timedelta(days=1)}", t0, args.timeout,
+                         tags=_range_tags(history_start, start - timedelta(days=1)),
+                         asset_selection=[raw_key(s).path for s in HISTORY_SOURCES])
+        if ok:
+            ok = _submit(ui, f"all pipelines {start} .. {end} (one run)", t0, args.timeout,
+                         tags=_range_tags(start, end))
+        _summary(start, end, time.monotonic() - t0, ok)
+        if args.headless:
+            return 0 if ok else 1
+        print(f"[metrics up] Dagster UI on {ui.base}; the daily schedule and the alert sensors are running "
+              "(Ctrl-C stops everything; see README 'Stopping the schedule and sensors')", flush=True)
+        server.wait()
+        return 0
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        _stop(server)
+
+
+def _summary(start: date, end: date, elapsed: float, ok: bool) -> None:
+    import dagster as dg
+
+    from metrics_assets.definitions import defs
+    from metrics_assets.summary import print_summary
+
+    print_summary(defs, dg.DagsterInstance.get(), start, end, elapsed, run_ok=ok)

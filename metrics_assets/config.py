@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from metrics_assets.paths import config_dir
+from metrics_assets.paths import PROJECT_ROOT, config_dir
 
 PIPELINE_IDS = ("profit_unit", "profit_agg", "growth_agg", "growth_daily", "engagement_agg")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
@@ -107,11 +107,20 @@ class Pipeline(BaseModel):
     def runbook_link(self, anchor: str | None = None) -> str:
         return f"{self.runbook}#{anchor}" if anchor else self.runbook
 
+    def runbook_url(self, docs_base_url: str, anchor: str | None = None) -> str:
+        """A clickable URL of the runbook section (the Dagster UI links URLs, not paths)."""
+        link = self.runbook_link(anchor)
+        if "://" in link:
+            return link
+        base = docs_base_url or PROJECT_ROOT.as_uri() + "/"
+        return base.rstrip("/") + "/" + link
+
 
 class PipelineConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     metric_definitions_version: str
     runbook_base_url: str = "runbooks"
+    docs_base_url: str = ""  # where runbook URLs point (a Git host); empty: this checkout, file://
     partitions_start_date: date
     daily_run_cron: str = "0 6 * * *"
     pipelines: dict[str, Pipeline]
@@ -136,6 +145,9 @@ class PipelineConfig(BaseModel):
         if missing:
             raise ValueError(f"pipeline(s) {missing} missing from the config")
         return self
+
+    def runbook_url(self, pipeline_id: str, anchor: str | None = None) -> str:
+        return self.get(pipeline_id).runbook_url(self.docs_base_url, anchor)
 
     def get(self, pipeline_id: str) -> Pipeline:
         try:

@@ -13,7 +13,7 @@ from metrics_assets.dbt_vars import dbt_vars_json
 from metrics_assets.partitions import DAILY, SINGLE_RUN, window_of
 from metrics_assets.paths import DBT_PROJECT_DIR
 from resources.raw_source import missing_raw_tables
-from resources.warehouse import Warehouse, backend_from_env
+from resources.warehouse import POOL, Warehouse, backend_from_env
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 
@@ -34,6 +34,7 @@ ensure_manifest()
 
 
 @dbt_assets(
+    pool=POOL,
     manifest=DBT_PROJECT.manifest_path,
     project=DBT_PROJECT,
     dagster_dbt_translator=MetricsDbtTranslator(),
@@ -54,11 +55,13 @@ def metrics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, w
     # A failing dbt *test* must not end the step: it is reported as a (blocking) asset check,
     # dbt skips the models below it, and the runbook checks on the marts still run and name the
     # failure mode. A failing *model* is an error of the run.
-    invocation = dbt.cli(
-        ["build", "--vars", dbt_vars_json(start, end)], context=context, raise_on_error=False
-    )
-    yield from invocation.stream()
-    _record_fingerprints(context, warehouse, start, end, started)
+    # The dbt subprocess opens the file itself: this step holds the warehouse lock for it.
+    with warehouse.hold(f"dbt build {start}..{end}"):
+        invocation = dbt.cli(
+            ["build", "--vars", dbt_vars_json(start, end)], context=context, raise_on_error=False
+        )
+        yield from invocation.stream()
+        _record_fingerprints(context, warehouse, start, end, started)
     broken = failed_models(invocation.get_artifact("run_results.json"))
     if broken:
         raise dg.Failure(

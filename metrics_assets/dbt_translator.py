@@ -25,10 +25,38 @@ def layer_of(props: Mapping[str, Any]) -> str:
     return next((part for part in fqn if part in LAYERS), "other")
 
 
+def _describe_test(test: Mapping[str, Any]) -> str:
+    meta = test.get("test_metadata") or {}
+    kwargs = {k: v for k, v in (meta.get("kwargs") or {}).items() if k != "model"}
+    column = kwargs.pop("column_name", None)
+    args = ", ".join(f"{k}={v}" for k, v in kwargs.items() if not str(v).startswith("{{"))
+    name = meta.get("name") or "singular test"
+    return f"{name}" + (f" on column {column}" if column else "") + (f" ({args})" if args else "")
+
+
 class MetricsDbtTranslator(DagsterDbtTranslator):
     def __init__(self, config: PipelineConfig | None = None):
         super().__init__(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
         self._cfg = config or pipeline_config()
+
+    def get_asset_check_spec(
+        self, asset_spec: dg.AssetSpec, manifest: Mapping[str, Any], unique_id: str, project: Any
+    ) -> dg.AssetCheckSpec | None:
+        """dbt tests as checks that say what they test, how severe a failure is, and link the runbook."""
+        spec = super().get_asset_check_spec(asset_spec, manifest, unique_id, project)
+        if spec is None:
+            return None
+        test = manifest["nodes"][unique_id]
+        severity = str((test.get("config") or {}).get("severity") or "error").upper()
+        pid = asset_spec.metadata.get("pipeline") or asset_spec.tags.get("pipeline")
+        url = self._cfg.runbook_url(pid) if pid in self._cfg.pipelines else ""
+        what = test.get("description") or _describe_test(test)
+        return spec._replace(
+            description=f"[{severity}] dbt test {test['name']}: {what}."
+            + (f" Runbook: {url}" if url else ""),
+            metadata={**(spec.metadata or {}), "severity": severity, "source": "dbt test",
+                      **({"runbook": dg.MetadataValue.url(url), "pipeline": pid} if url else {})},
+        )
 
     def get_asset_key(self, dbt_resource_props: Mapping[str, Any]) -> dg.AssetKey:
         if dbt_resource_props["resource_type"] == "source":
@@ -54,7 +82,7 @@ class MetricsDbtTranslator(DagsterDbtTranslator):
         metadata: dict[str, Any] = {
             "pipeline": pid,
             "audience": pipeline.audience.value,
-            "runbook": dg.MetadataValue.path(pipeline.runbook),
+            "runbook": dg.MetadataValue.url(self._cfg.runbook_url(pid)),
             "metric_definitions_version": self._cfg.metric_definitions_version,
             "owners_primary": pipeline.owners.primary,
             "owners_secondary": pipeline.owners.secondary,

@@ -1,5 +1,6 @@
 """The one place that assembles the code location's Definitions."""
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -18,11 +19,15 @@ from metrics_assets.rules import world
 from resources.raw_source import RawSource
 from resources.warehouse import Warehouse
 
+DBT_CHILD = Path(__file__).parent / "bin" / "dbt-child"
+
 
 def dbt_executable() -> str:
-    """dbt from the same environment as this interpreter, even when the venv is not activated."""
+    """dbt from the same environment as this interpreter (even when the venv is not activated),
+    started through bin/dbt-child so that it dies with the step that started it."""
     local = Path(sys.executable).parent / "dbt"
-    return str(local) if local.exists() else (shutil.which("dbt") or "dbt")
+    os.environ["METRICS_DBT_BIN"] = str(local) if local.exists() else (shutil.which("dbt") or "dbt")
+    return str(DBT_CHILD)
 
 
 def build_resources(warehouse: Warehouse | None = None) -> dict[str, object]:

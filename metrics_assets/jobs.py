@@ -18,4 +18,6 @@ DAILY_SCHEDULE = dg.build_schedule_from_partitioned_job(
     hour_of_day=int(pipeline_config().daily_run_cron.split()[1]),
     minute_of_hour=int(pipeline_config().daily_run_cron.split()[0]),
     name="all_pipelines_daily",
+    # on from the first `make up`: a UI left running keeps publishing yesterday each morning
+    default_status=dg.DefaultScheduleStatus.RUNNING,
 )

@@ -23,7 +23,7 @@ from checks.settings import InvestorTable, check_settings
 from metrics_assets.config import pipeline_config
 from metrics_assets.freshness import freshness_policy_for
 from metrics_assets.partitions import DAILY, SINGLE_RUN, days_in, window_of
-from resources.warehouse import Warehouse
+from resources.warehouse import POOL, Warehouse
 
 NOT_AUDITED = "never evaluated"
 PUBLICATION_COLUMNS = ("_published_run_id", "_published_at", "_approved_by")
@@ -262,6 +262,7 @@ def _build(name: str, spec: InvestorTable) -> dg.AssetsDefinition:
     schema = check_settings().publication.schema_
 
     @dg.asset(
+        pool=POOL,
         key=dg.AssetKey([schema, name]),
         group_name=spec.pipeline,
         partitions_def=DAILY,

@@ -19,6 +19,10 @@ from metrics_assets.paths import duckdb_path
 from resources.warehouse_lock import WarehouseBusy, hold
 
 BACKENDS = ("duckdb", "snowflake")
+# Dagster concurrency pool of every asset and check that opens the warehouse. dagster.yaml sets
+# pools to run granularity with a default limit of 1: runs that write the warehouse queue one
+# behind the other (Snowflake deployments may raise it: `dagster instance concurrency set warehouse N`).
+POOL = "warehouse"
 
 
 def duckdb_config() -> dict[str, str]:

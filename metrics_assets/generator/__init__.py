@@ -7,7 +7,7 @@ day is byte-identical and a range equals the union of its single days.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 
 import duckdb
@@ -23,7 +23,35 @@ from metrics_assets.generator.world import World
 from metrics_assets.rules import metric_rules
 from metrics_assets.sources import RAW_SCHEMA, SOURCES
 
-__all__ = ["ensure_raw_tables", "write_partitions", "generate_range", "make_world", "World"]
+__all__ = [
+    "LANDED_AT",
+    "LATE_LANDING_SOURCES",
+    "ensure_raw_tables",
+    "write_partitions",
+    "generate_range",
+    "make_world",
+    "World",
+]
+
+# When a generated row reaches the warehouse (SQL over the raw columns): the instant the loader
+# lands it. A run with a clock (metrics_assets/run_clock.py) lands only rows landed by then.
+LANDED_AT: dict[str, str] = {
+    "orders": "created_at",
+    "payments": "paid_at",
+    "refunds": "refunded_at",
+    "order_costs": "recorded_at",
+    "fx_rates": "cast(rate_date as timestamp) + interval 1 day",  # the day's closing rate, at midnight
+    "users": "signed_up_at",
+    "account_closures": "closed_at",
+    "marketing_spend": "loaded_at",
+    "app_events": "received_at",
+    "experiment_assignments": "assigned_at",
+}
+# Sources with rows that belong to an earlier day's metrics but land on a later partition day
+# (payments and cost lines after midnight, refunds up to refund_max_lag_days later, assignments
+# minutes after a late signup) or whose rows arrive after their partition day ends (events
+# received after midnight): a loader keeps landing them while the next day runs.
+LATE_LANDING_SOURCES = ("payments", "refunds", "order_costs", "app_events", "experiment_assignments")
 
 
 def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -75,9 +103,13 @@ def write_partitions(
     launch_date: date,
     settings: GeneratorSettings | None = None,
     experiments_config: ExperimentsConfig | None = None,
+    landed_by: datetime | None = None,
 ) -> int:
     """Replace rows of raw.<source> whose partition column's UTC day is in [start, end) with freshly
-    generated rows (one transaction: DELETE ... then INSERT); return rows written."""
+    generated rows (one transaction: DELETE ... then INSERT); return rows written.
+
+    With `landed_by` (naive UTC) only the rows that had landed by then (LANDED_AT) are kept, so a
+    replayed morning run sees what that morning's run saw."""
     if source not in SOURCES:
         raise KeyError(f"unknown raw source {source!r}; known sources are {sorted(SOURCES)}")
     if end < start:
@@ -100,6 +132,13 @@ def write_partitions(
         while d < end:
             rows += insert_day(con, world, source, d)
             d += timedelta(days=1)
+        if landed_by is not None:  # DuckDB returns the number of deleted rows
+            late = con.execute(
+                f"DELETE FROM {src.table} WHERE {col} >= ?::DATE AND {col} < ?::DATE "
+                f"AND {LANDED_AT[source]} > ?",
+                [start, end, landed_by],
+            ).fetchone()
+            rows -= int(late[0]) if late else 0
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 
 from metrics_assets.oncall.schedule import Schedule, schedule_dir
+from resources.warehouse import POOL
 
 TABLE = "ops.oncall_schedule"
 COLUMNS = (
@@ -56,6 +57,7 @@ def load_published() -> list[Schedule]:
 
 
 @dg.asset(
+    pool=POOL,
     key=dg.AssetKey(["ops", "oncall_schedule"]),
     group_name="ops",
     description="Who is Primary and Backup on call when, from config/oncall/schedule-*.json (after PTO "
