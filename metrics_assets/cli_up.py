@@ -67,19 +67,21 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 class _Progress:
-    """Prints the run's stage (steps done, elapsed) whenever it changes, at most every few seconds."""
+    """Prints the run's status and steps done when the status changes, else at most every 15 s."""
+
+    EVERY_S = 15.0
 
     def __init__(self, label: str, t0: float) -> None:
-        self.label, self.t0, self.last = label, t0, ("", -1)
+        self.label, self.t0, self.status, self.printed = label, t0, "", 0.0
 
     def __call__(self, state) -> None:
-        now = (state.status, state.steps_succeeded)
-        if now != self.last:
-            self.last = now
-            elapsed = time.monotonic() - self.t0
-            print(f"[metrics up] {elapsed:6.0f} s  {self.label}: {state.status.lower()}, "
-                  f"{state.steps_succeeded} step(s) done" + (f", {state.steps_failed} failed"
-                                                             if state.steps_failed else ""), flush=True)
+        now = time.monotonic()
+        if state.status == self.status and now - self.printed < self.EVERY_S:
+            return
+        self.status, self.printed = state.status, now
+        failed = f", {state.steps_failed} failed" if state.steps_failed else ""
+        print(f"[metrics up] {now - self.t0:6.0f} s  {self.label}: {state.status.lower()}, "
+              f"{state.steps_succeeded} step(s) done{failed}", flush=True)
 
 
 def _submit(ui, label: str, t0: float, timeout_s: float, **launch) -> bool:

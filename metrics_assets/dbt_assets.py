@@ -56,6 +56,8 @@ def metrics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, w
     # dbt skips the models below it, and the runbook checks on the marts still run and name the
     # failure mode. A failing *model* is an error of the run.
     # The dbt subprocess opens the file itself: this step holds the warehouse lock for it.
+    if warehouse.backend == "duckdb":  # dbt's profile reads the file from this variable
+        os.environ["METRICS_DUCKDB_PATH"] = warehouse.path
     with warehouse.hold(f"dbt build {start}..{end}"):
         invocation = dbt.cli(
             ["build", "--vars", dbt_vars_json(start, end)], context=context, raise_on_error=False
