@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
 
 from checks.baseline import fill_series, history_start, score_days
 from checks.core import DayResult, EvalContext, implements, to_date
 from checks.relations import relation
-from checks.sql import dwindow, ts, window
+from checks.sql import dwindow, portable_regex, regex_search, ts, window
+from metrics_assets.rules import metric_rules
 
 
 @implements("raw/app_events", "event_freshness")
@@ -54,27 +57,97 @@ def event_freshness(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     return out
 
 
+def metric_event_counts(
+    ctx: EvalContext, start: date, end: date, null_columns: tuple[str, ...] = ()
+) -> dict[date, dict[str, Any]]:
+    """Per event day of raw.app_events in [start, end): received rows, and of the deduplicated
+    events (first received copy) the bot events, the anonymous ones (no user id) and the counted
+    ones, by the metric's own rules (config/metrics.yaml, as int_app_events_window applies them);
+    `null_columns` adds the NULLs of those columns among the non-bot events (null_<column>)."""
+    rules = metric_rules()
+    backend = ctx.warehouse.backend
+    nulls = "".join(
+        f", sum(case when not is_bot and {c} is null then 1 else 0 end) as null_{c}" for c in null_columns
+    )
+    return ctx.by_day(
+        f"""
+        with r as (
+            select event_id, user_id, device_id, session_hint, event_type, event_time, received_at, ip,
+                   user_agent, schema_version
+            from raw.app_events where event_time >= ? and event_time < ?
+        ),
+        dup as (select event_id from r group by event_id having count(*) > 1),
+        d as (
+            select r.* from r left join dup on dup.event_id = r.event_id where dup.event_id is null
+            union all
+            select r.* from r inner join dup on dup.event_id = r.event_id
+            qualify row_number() over (
+                partition by r.event_id
+                order by r.received_at, r.event_time, r.user_id, r.device_id, r.event_type, r.ip, r.user_agent
+            ) = 1
+        ),
+        flood as (
+            select distinct ip, event_date from (
+                select ip, cast(event_time as date) as event_date, count(*) as n
+                from d group by ip, cast(event_time as date), date_trunc('minute', event_time)
+            ) m where n > ?
+        ),
+        ua as (
+            select user_agent, {regex_search("user_agent", backend)} as is_bot_ua
+            from (select distinct user_agent from d) u
+        ),
+        f as (
+            select d.*, cast(d.event_time as date) as day,
+                   coalesce(ua.is_bot_ua, false) or fl.ip is not null as is_bot
+            from d
+            left join ua on ua.user_agent = d.user_agent
+            left join flood fl on fl.ip = d.ip and fl.event_date = cast(d.event_time as date)
+        ),
+        received as (select cast(event_time as date) as day, count(*) as n from r group by 1)
+        select f.day, max(received.n) as raw_rows, count(*) as deduped,
+               sum(case when is_bot then 1 else 0 end) as bots,
+               sum(case when not is_bot and user_id is null then 1 else 0 end) as anonymous,
+               sum(case when not is_bot and user_id is not null then 1 else 0 end) as counted{nulls}
+        from f join received on received.day = f.day
+        group by f.day
+        """,
+        [ts(start), ts(end), rules.max_events_per_ip_minute, portable_regex(rules.bot_regex, backend)],
+    )
+
+
 @implements("raw/app_events", "events_volume_vs_weekday_baseline")
 def events_volume(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    """Missing events: the events the metric counts (deduplicated, not bots, with a user id)
+    against the same weekday. Bot floods and duplicate deliveries the metric filters out are
+    reported apart and never move this count (their own checks warn)."""
     cfg = ctx.settings.engagement.events_volume
     start = history_start(ctx, days)
-    rows = ctx.by_day(
-        "select cast(event_time as date) as day, count(*) as n from raw.app_events "
-        "where event_time >= ? and event_time < ? group by 1",
-        [ts(start), window(days)[1]],
-    )
-    series = fill_series(
-        {d: r["n"] for d, r in rows.items()}, start, max(days) + timedelta(days=1), zero_fill=True
-    )
-    return score_days(
+    end = max(days) + timedelta(days=1)
+    rows = metric_event_counts(ctx, start, end)
+    series = fill_series({d: r["counted"] for d, r in rows.items()}, start, end, zero_fill=True)
+    out = []
+    for r in score_days(
         ctx,
         series,
         days,
         floor=cfg.floor_pct,
         direction=cfg.direction,
-        label="events",
+        label="counted events",
         min_baseline=cfg.min_volume,
-    )
+    ):
+        row = rows.get(r.day) or {}
+        apart = {
+            "received_rows": int(row.get("raw_rows") or 0),
+            "duplicate_rows": int((row.get("raw_rows") or 0) - (row.get("deduped") or 0)),
+            "bot_events": int(row.get("bots") or 0),
+            "anonymous_events": int(row.get("anonymous") or 0),
+        }
+        note = (
+            f" (not counted: {apart['duplicate_rows']} duplicate rows, {apart['bot_events']} bot events, "
+            f"{apart['anonymous_events']} anonymous events of {apart['received_rows']} received)"
+        )
+        out.append(replace(r, message=r.message + note, details={**r.details, **apart}))
+    return out
 
 
 # ---------------------------------------------------------------- marts

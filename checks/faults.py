@@ -54,6 +54,16 @@ SCHEMA_MODE = {name: "profit-source-schema-change" for name in SOURCES} | {
     "experiment_assignments": "growth-schema-drift",
     "app_events": "engagement-event-schema-change",
 }
+# same user id twice: a key violation; a new user id for an existing person: deduplicated, but rising
+DUPLICATE_SIGNUP_MODE = {
+    "same_user_id": "growth-duplicate-users",
+    "new_user_id": "growth-duplicate-signup-rate",
+}
+# failure mode of NULLs in a critical field (config/checks.yaml critical_fields), else the contract's
+NULL_MODE = SCHEMA_MODE | {
+    "app_events": "engagement-null-user-ids",
+    **dict.fromkeys(("orders", "payments", "refunds", "order_costs"), "profit-critical-field-nulls"),
+}
 
 
 @dataclass(frozen=True)
@@ -288,6 +298,16 @@ def _duplicate_signups(con, day, p):
     return n, f"{n} signups of {day} recorded again through another channel ({p['mode']})", []
 
 
+def _null_field(con, day, p):
+    """A share of the day's rows (those with a value) arrive with NULL in a critical field."""
+    src = _src(p["table"])
+    col = src.column(p["column"]).name
+    where = f"{_day(src, day)} AND {col} IS NOT NULL"
+    pick = _pick(con, src, where, p["share"], p["seed"])
+    n = _exec(con, f"UPDATE {src.table} SET {col} = NULL WHERE rowid IN ({pick})")
+    return n, f"{n} rows of {day} in {src.table} arrived with NULL {col} ({p['share']:.0%} of the day)", []
+
+
 def _src_channels(con) -> list[str]:
     return [
         r[0]
@@ -471,6 +491,32 @@ def _fx_gap(con, day, p):
     cond = f"currency = '{p['currency']}'" if p["currency"] else "currency <> 'USD'"
     n = _exec(con, f"DELETE FROM {src.table} WHERE {_day(src, day)} AND {cond}")
     return n, f"{n} FX rates of {day} missing ({p['currency'] or 'all non-USD currencies'})", []
+
+
+def _fx_rate_jump(con, day, p):
+    """One currency's rate of the day off by `factor` (a decimal slip: 10 or 0.1)."""
+    src = _src("fx_rates")
+    n = _exec(
+        con,
+        f"UPDATE {src.table} SET usd_per_unit = usd_per_unit * {float(p['factor'])} "
+        f"WHERE {_day(src, day)} AND currency = '{p['currency']}'",
+    )
+    if not n:
+        raise ValueError(f"raw.fx_rates has no {p['currency']} rate on {day}")
+    return n, f"{p['currency']} rate of {day} multiplied by {p['factor']:g}", []
+
+
+def _cost_table_mismatch(con, day, p):
+    """The day's orders costed with another version of the cost table: their `cost_type` lines
+    scaled by `factor`."""
+    orders, costs = _src("orders"), _src("order_costs")
+    n = _exec(
+        con,
+        f"UPDATE {costs.table} SET amount = round(amount * {float(p['factor'])}, 2) "
+        f"WHERE cost_type = '{p['cost_type']}' AND order_id IN "
+        f"(SELECT order_id FROM {orders.table} WHERE {_day(orders, day)})",
+    )
+    return n, f"{n} {p['cost_type']} lines of {day}'s orders costed x{p['factor']:g} (another cost table)", []
 
 
 def _test_orders_leak(con, day, p):
@@ -724,11 +770,51 @@ FAULTS: dict[str, Fault] = {
         ),
         _F(
             "duplicate_signups",
-            _fixed("growth-duplicate-users"),
+            lambda p: DUPLICATE_SIGNUP_MODE[p["mode"]],
             "a share of the day's signups recorded again through another channel",
             {"share": 0.10, "mode": "same_user_id", "seed": 1},
             _duplicate_signups,
             _days("users"),
+        ),
+        _F(
+            "repeat_signups",
+            _fixed("growth-duplicate-signup-rate"),
+            "a share of the day's people sign up again: new user id, same email hash, another channel",
+            {"share": 0.5, "mode": "new_user_id", "seed": 1},
+            _duplicate_signups,
+            _days("users"),
+        ),
+        _F(
+            "null_user_ids",
+            lambda p: NULL_MODE[p["table"]],
+            "a share of the day's rows arrive with a NULL user id (default: app events)",
+            {"table": "app_events", "column": "user_id", "share": 0.15, "seed": 1},
+            _null_field,
+            _table_days,
+        ),
+        _F(
+            "null_amounts",
+            lambda p: NULL_MODE[p["table"]],
+            "a share of the day's rows arrive with a NULL amount (default: order gross amounts)",
+            {"table": "orders", "column": "gross_amount", "share": 0.02, "seed": 1},
+            _null_field,
+            _table_days,
+        ),
+        _F(
+            "fx_rate_jump",
+            _fixed("profit-reference-data-jump"),
+            "one currency's FX rate of the day off by `factor` (an order of magnitude)",
+            {"currency": "EUR", "factor": 10.0},
+            _fx_rate_jump,
+            _days("fx_rates"),
+        ),
+        _F(
+            "cost_table_mismatch",
+            _fixed("profit-reference-data-jump"),
+            "the day's orders costed with another cost-table version: `cost_type` lines x `factor`",
+            {"cost_type": "cogs", "factor": 1.25},
+            _cost_table_mismatch,
+            _days("order_costs", after=2),
         ),
         _F(
             "marketing_api_gap",

@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pandas as pd
-from scipy.stats import binom
 
-from checks.baseline import fill_series, history_start, score_days
+from checks.baseline import fill_series, history_start, pooled_share_test, score_days
 from checks.core import DayResult, EvalContext, implements
 from checks.relations import relation
 from checks.sql import dwindow, ts, window
@@ -240,44 +239,29 @@ def new_users_deviation(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     )
 
 
+def _signup_shares(ctx: EvalContext, days: list[date], k_expr: str, n_expr: str, what: str, cfg):
+    rows = ctx.by_day(
+        f"select day, {n_expr} as n, {k_expr} as k "
+        f"from {relation('agg_signup_quality_daily')} where day >= ? and day < ?",
+        [min(days) - timedelta(days=cfg.baseline_days), max(days) + timedelta(days=1)],
+    )
+    return pooled_share_test(rows, days, cfg, what=what, of="signups")
+
+
 @implements("agg_signup_quality_daily", "bot_signup_share_vs_baseline")
 def bot_signup_share(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     """Signups per day are small counts, so the day's bot share is tested against the pooled bot
     rate of the previous days with a one-sided binomial test, plus a business floor in points."""
     cfg = ctx.settings.growth.bot_signups
-    rows = ctx.by_day(
-        f"select day, signups as n, bot_signups as bots "
-        f"from {relation('agg_signup_quality_daily')} where day >= ? and day < ?",
-        [min(days) - timedelta(days=cfg.baseline_days), max(days) + timedelta(days=1)],
+    return _signup_shares(ctx, days, "bot_signups", "signups", "flagged as bots", cfg)
+
+
+@implements("agg_signup_quality_daily", "repeat_signup_share_vs_baseline")
+def repeat_signup_share(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    """Duplicate-person rate: non-bot signups of a person who already has a user id (same email
+    hash, new user id, another channel). The metric counts each person once, so a rise changes no
+    published number; it means a source (a channel's signup feed) broke and is worth knowing."""
+    cfg = ctx.settings.growth.repeat_signups
+    return _signup_shares(
+        ctx, days, "repeat_signups", "signups - bot_signups", "signed up again as an existing person", cfg
     )
-    out = []
-    for d in days:
-        r = rows.get(d)
-        prior = [
-            rows[p] for p in (d - timedelta(days=i) for i in range(1, cfg.baseline_days + 1)) if p in rows
-        ]
-        n0, k0 = sum(int(x["n"] or 0) for x in prior), sum(int(x["bots"] or 0) for x in prior)
-        if r is None or not int(r["n"] or 0) or n0 < cfg.baseline_days:
-            out.append(DayResult(d, None, threshold=cfg.floor_pp, message=f"too few signups to judge {d}"))
-            continue
-        n, k = int(r["n"]), int(r["bots"] or 0)
-        p0 = (k0 + 0.5) / (n0 + 1)  # smoothed: a clean history of zero bots is not a zero rate
-        share = k / n
-        p_value = float(binom.sf(k - 1, n, p0)) if k else 1.0
-        failed = share - p0 >= cfg.floor_pp and p_value < cfg.p_value
-        out.append(
-            DayResult(
-                d,
-                not failed,
-                value=share,
-                baseline=p0,
-                threshold=cfg.floor_pp,
-                message=(
-                    f"{k} of {n} signups on {d} flagged as bots ({share:.1%}) vs {p0:.1%} over the previous "
-                    f"{cfg.baseline_days} days; binomial p={p_value:.2g} (alert below {cfg.p_value:g} and "
-                    f"+{cfg.floor_pp:.0%} points)"
-                ),
-                details={"p_value": p_value, "baseline_signups": n0, "baseline_bots": k0},
-            )
-        )
-    return out

@@ -2,30 +2,40 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pandas as pd
 
-from checks.baseline import fill_series, history_start, score_days
+from checks.baseline import fill_series, history_start, score_days, score_groups
 from checks.core import DayResult, EvalContext, implements, num, to_date
 from checks.relations import relation
 from checks.sql import dwindow, in_list, ts, window
 from metrics_assets.config import pipeline_config
+from metrics_assets.rules import metric_rules
 
 
 @implements("raw/orders", "orders_volume_vs_weekday_baseline")
 def orders_volume(ctx: EvalContext, days: list[date]) -> list[DayResult]:
-    """Missing or delayed transactions: the day's order count against the same weekday, and
-    source freshness (the newest order of the day may not be older than many typical gaps)."""
+    """Missing or delayed transactions: the orders the metric counts (completed, not test,
+    distinct order id) against the same weekday, and source freshness (the newest order of the
+    day may not be older than many typical gaps). Test orders and duplicate rows are reported
+    apart and never move the count (their own ERROR checks judge them)."""
     cfg = ctx.settings.profit.orders_volume
     start = history_start(ctx, days)
     rows = ctx.by_day(
-        "select cast(created_at as date) as day, count(*) as n, max(created_at) as newest from raw.orders "
-        "where created_at >= ? and created_at < ? group by 1",
+        """
+        select cast(created_at as date) as day, count(*) as n, max(created_at) as newest,
+               count(distinct case when status = 'completed' and not is_test then order_id end) as counted,
+               sum(case when is_test then 1 else 0 end) as test_rows,
+               count(*) - count(distinct order_id) as duplicate_rows,
+               sum(case when status <> 'completed' and not is_test then 1 else 0 end) as not_completed
+        from raw.orders where created_at >= ? and created_at < ? group by 1
+        """,
         [ts(start), window(days)[1]],
     )
     series = fill_series(
-        {d: r["n"] for d, r in rows.items()}, start, max(days) + timedelta(days=1), zero_fill=True
+        {d: r["counted"] for d, r in rows.items()}, start, max(days) + timedelta(days=1), zero_fill=True
     )
     scored = score_days(
         ctx,
@@ -33,7 +43,7 @@ def orders_volume(ctx: EvalContext, days: list[date]) -> list[DayResult]:
         days,
         floor=cfg.floor_pct,
         direction=cfg.direction,
-        label="orders",
+        label="counted orders",
         min_baseline=cfg.min_volume,
     )
     out = []
@@ -42,6 +52,14 @@ def orders_volume(ctx: EvalContext, days: list[date]) -> list[DayResult]:
         if not row or not row["n"]:
             out.append(r)
             continue
+        apart = {k: int(row[k] or 0) for k in ("test_rows", "duplicate_rows", "not_completed")}
+        r = replace(
+            r,
+            message=r.message
+            + f" (not counted: {apart['test_rows']} test, {apart['duplicate_rows']} duplicate, "
+            f"{apart['not_completed']} not completed of {int(row['n'])} rows)",
+            details={**r.details, **apart, "rows": int(row["n"])},
+        )
         end = min(ts(r.day + timedelta(days=1)), ctx.now)
         lag = (end - pd.Timestamp(row["newest"]).to_pydatetime()).total_seconds() / 60
         elapsed = (end - ts(r.day)).total_seconds() / 60
@@ -159,6 +177,100 @@ def day_boundaries(ctx: EvalContext, days: list[date]) -> list[DayResult]:
                     + ("consistent UTC day boundaries" if ok else "created_at looks shifted off UTC")
                 ),
                 details={"paid_orders": int(r["n"]), "median_lag_minutes": lag},
+            )
+        )
+    return out
+
+
+FX_SCALE = 1e6  # rates are scored in micro-USD per unit, so the detector's log scale sees them as counts
+
+
+@implements("raw/fx_rates", "fx_rate_vs_own_history")
+def fx_rate_jump(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    """Reference data against its own history: each currency's rate of the day vs its same-weekday
+    baseline. A rate off by an order of magnitude converts every amount of the day wrongly while
+    every coverage and contract check still passes."""
+    cfg = ctx.settings.profit.fx_jump
+    start = history_start(ctx, days)
+    end = max(days) + timedelta(days=1)
+    frame = ctx.df(
+        "select rate_date as day, currency, avg(usd_per_unit) as rate from raw.fx_rates "
+        "where rate_date >= ? and rate_date < ? and currency <> ? group by 1, 2",
+        [start, end, ctx.settings.profit.fx.base_currency],
+    )
+    groups: dict[str, dict[date, float]] = {}
+    for r in frame.itertuples():
+        if r.rate is not None and not pd.isna(r.rate):
+            groups.setdefault(str(r.currency), {})[to_date(r.day)] = float(r.rate) * FX_SCALE
+    if not groups:
+        return [DayResult(d, None, message=f"raw.fx_rates has no non-base rates up to {d}") for d in days]
+    return score_groups(
+        ctx,
+        groups,
+        days,
+        floor=cfg.floor_pct,
+        direction=cfg.direction,
+        label="usd_per_unit (x1e6)",
+    )
+
+
+@implements("raw/order_costs", "cost_rates_vs_own_history")
+def cost_rates(ctx: EvalContext, days: list[date]) -> list[DayResult]:
+    """The cost table against its own history: cost per 1,000 USD of revenue of each cost type,
+    for the orders of the day that have the line (late lines do not move it), vs the same weekday.
+    Cost lines computed with another version of the cost table (COGS lookup) move it at once."""
+    cfg = ctx.settings.profit.cost_rates
+    base = ctx.settings.profit.fx.base_currency
+    start = history_start(ctx, days)
+    end = max(days) + timedelta(days=1)
+    frame = ctx.df(
+        f"""
+        with o as (
+            select o.order_id, cast(o.created_at as date) as day,
+                   (o.gross_amount - o.discount) * case when o.currency = ? then 1 else x.usd_per_unit end
+                       as revenue_usd,
+                   case when o.currency = ? then 1 else x.usd_per_unit end as rate, o.currency
+            from raw.orders o
+            left join raw.fx_rates x on x.rate_date = cast(o.created_at as date) and x.currency = o.currency
+            where o.created_at >= ? and o.created_at < ? and o.status = 'completed' and not o.is_test
+        ),
+        c as (
+            select order_id, cost_type, currency, sum(amount) as amount from raw.order_costs
+            where recorded_at >= ? and recorded_at < ? and cost_type in ({in_list(cfg.cost_types)})
+            group by 1, 2, 3
+        )
+        select o.day, c.cost_type, count(distinct o.order_id) as orders,
+               1000 * sum(c.amount * o.rate) / nullif(sum(o.revenue_usd), 0) as per_1000
+        from o join c on c.order_id = o.order_id and c.currency = o.currency
+        where o.rate is not null
+        group by 1, 2
+        """,
+        [base, base, ts(start), ts(end), ts(start), ts(end + timedelta(days=1))],
+    )
+    groups: dict[str, dict[date, float]] = {}
+    for r in frame.itertuples():
+        if int(r.orders) >= cfg.min_orders and r.per_1000 is not None and not pd.isna(r.per_1000):
+            groups.setdefault(str(r.cost_type), {})[to_date(r.day)] = float(r.per_1000)
+    version = metric_rules().cost_table_version
+    if not groups:
+        return [
+            DayResult(d, None, message=f"fewer than {cfg.min_orders} orders with cost lines per type")
+            for d in days
+        ]
+    out = []
+    for r in score_groups(
+        ctx,
+        groups,
+        days,
+        floor=cfg.floor_pct,
+        direction=cfg.direction,
+        label="cost per 1,000 USD revenue,",
+    ):
+        out.append(
+            replace(
+                r,
+                message=r.message + f"; cost table version {version} (config/metrics.yaml)",
+                details={**r.details, "cost_table_version": version},
             )
         )
     return out

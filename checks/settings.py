@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from metrics_assets.config import load_model
 from metrics_assets.paths import config_dir
@@ -73,6 +73,22 @@ class OrdersVolume(Deviation):
     freshness_gap_multiple: float = Field(gt=0)
 
 
+class FxJump(_M):
+    """A currency's rate against its own history: real rates move a few percent a day at most."""
+
+    floor_pct: float = Pct
+    direction: Direction = "both"
+
+
+class CostRates(_M):
+    """Cost per unit of revenue of each cost type (the cost table's output) against its history."""
+
+    floor_pct: float = Pct
+    direction: Direction = "both"
+    cost_types: list[str] = Field(min_length=1)
+    min_orders: int = Field(ge=1)  # orders with the cost line on the day, below which it is not judged
+
+
 class Profit(_M):
     orders_volume: OrdersVolume
     cost_coverage: CostCoverage
@@ -83,6 +99,8 @@ class Profit(_M):
     profit_deviation: Deviation
     run_duration: RunDuration
     feed_freshness: FeedFreshness
+    fx_jump: FxJump
+    cost_rates: CostRates
 
 
 class MarketingSpend(_M):
@@ -102,10 +120,15 @@ class NetGrowth(_M):
     min_active_accounts: int = Field(ge=1)
 
 
-class BotSignups(_M):
+class PooledShare(_M):
+    """A day's share of signups (bots, repeat signups) against the pooled rate of the previous days."""
+
     floor_pp: float = Share
     p_value: float = Field(gt=0, lt=1)
     baseline_days: int = Field(ge=7, le=120)
+
+
+BotSignups = PooledShare
 
 
 class Growth(_M):
@@ -113,7 +136,8 @@ class Growth(_M):
     churn_log: ChurnLog
     net_growth: NetGrowth
     new_users_deviation: Deviation
-    bot_signups: BotSignups
+    bot_signups: PooledShare
+    repeat_signups: PooledShare
 
 
 class EventFreshness(_M):
@@ -185,9 +209,35 @@ class Sources(_M):
     long_range_sample_rows: int = Field(ge=0)
 
 
+class CriticalFields(_M):
+    """Null rate of the fields a published number is computed from, per raw source and column:
+    above `max_share` a day fails outright; above its same-weekday baseline by `floor_pp` too."""
+
+    floor_pp: float = Share
+    min_rows: int = Field(ge=1)  # rows of the day below which the baseline rule does not judge
+    fields: dict[str, dict[str, float]] = Field(min_length=1)  # source -> column -> max null share
+
+    @model_validator(mode="after")
+    def _known_columns(self) -> CriticalFields:
+        from metrics_assets.sources import SOURCES
+
+        for source, cols in self.fields.items():
+            key = f"critical_fields.fields.{source}"
+            if source not in SOURCES:
+                raise ValueError(f"{key}: not a raw source {sorted(SOURCES)}")
+            known = {c.name for c in SOURCES[source].columns}
+            for col, share in cols.items():
+                if col not in known:
+                    raise ValueError(f"{key}.{col}: raw.{source} has no column {col!r}")
+                if not 0 <= share <= 1:
+                    raise ValueError(f"{key}.{col}: max null share {share} is not within [0, 1]")
+        return self
+
+
 class CheckSettings(_M):
     version: str
     sources: Sources
+    critical_fields: CriticalFields
     anomaly: dict[str, Any]  # validated by checks/anomaly.py (AnomalyParams)
     profit: Profit
     growth: Growth

@@ -23,3 +23,16 @@ def dwindow(days: list[date], back: int = 0) -> tuple[date, date]:
 def in_list(values: list[str]) -> str:
     """A SQL IN-list of string literals from config (quotes escaped)."""
     return ", ".join("'" + v.replace("'", "''") + "'" for v in values) or "NULL"
+
+
+def regex_search(expr: str, backend: str) -> str:
+    """Case-insensitive regex match of `expr` against a bound pattern parameter (dbt's regex_search
+    macro): DuckDB regexp_matches, Snowflake REGEXP_INSTR (which, unlike REGEXP_LIKE, does not anchor)."""
+    if backend == "duckdb":
+        return f"coalesce(regexp_matches({expr}, ?, 'i'), false)"
+    return f"coalesce(regexp_instr({expr}, ?, 1, 1, 0, 'i') > 0, false)"
+
+
+def portable_regex(pattern: str, backend: str) -> str:
+    """The pattern as the backend accepts it (Snowflake's POSIX regexes have no (?:...) groups)."""
+    return pattern if backend == "duckdb" else pattern.replace("(?:", "(")

@@ -152,6 +152,24 @@ CASES: dict[str, tuple[date, Callable | None, Callable]] = {
         crafted(f"update {M('agg_profit_daily')} set profit_usd = 13500 where order_date = {D}"),
     ),
     "agg_profit_daily:run_duration_vs_baseline": (DAY, None, fault("slow_run")),
+    "raw/fx_rates:fx_rate_vs_own_history": (DAY, None, fault("fx_rate_jump")),
+    "raw/order_costs:cost_rates_vs_own_history": (DAY, None, fault("cost_table_mismatch")),
+    "raw/orders:null_rate_vs_baseline": (DAY, None, fault("null_amounts")),
+    "raw/payments:null_rate_vs_baseline": (
+        DAY,
+        None,
+        fault("null_amounts", table="payments", column="processor_fee", share=0.01),
+    ),
+    "raw/refunds:null_rate_vs_baseline": (
+        DAY,
+        None,
+        fault("null_amounts", table="refunds", column="amount", share=0.2),
+    ),
+    "raw/order_costs:null_rate_vs_baseline": (
+        DAY,
+        None,
+        fault("null_amounts", table="order_costs", column="currency", share=0.01),
+    ),
     "fct_order_profit:partition_freshness_vs_sla": (DAY, None, fault("feed_late")),
     # ---- growth
     "dim_persons:one_person_per_email_hash": (
@@ -207,6 +225,13 @@ CASES: dict[str, tuple[date, Callable | None, Callable]] = {
         _series("agg_signup_quality_daily", "signups", "40"),
         crafted(f"update {M('agg_signup_quality_daily')} set bot_signups = 12 where day = {D}"),
     ),
+    "agg_signup_quality_daily:repeat_signup_share_vs_baseline": (
+        DAY,
+        crafted(
+            f"update {M('agg_signup_quality_daily')} set signups = 40, bot_signups = 0, repeat_signups = 1"
+        ),
+        crafted(f"update {M('agg_signup_quality_daily')} set repeat_signups = 12 where day = {D}"),
+    ),
     "agg_growth_experiment_daily:one_variant_per_user_and_experiment": (
         DAY,
         None,
@@ -229,6 +254,7 @@ CASES: dict[str, tuple[date, Callable | None, Callable]] = {
         None,
         fault("volume_drop", table="app_events", share=0.5),
     ),
+    "raw/app_events:null_rate_vs_baseline": (DAY, None, fault("null_user_ids")),
     "raw/app_events:source_contract": (
         DAY,
         None,
@@ -367,3 +393,81 @@ def test_orders_feed_stalled_in_the_evening_is_caught_by_freshness(tmp_path: Pat
     )
     [o] = evaluate(check, wh, [DAY])
     assert o.failed and "orders stale" in o.message
+
+
+def test_event_counts_are_the_metrics_counts(tmp_path: Path):
+    """The raw-level event counts (volume, null-rate checks) apply the metric's own rules: equal
+    to what dbt's agg_event_quality_daily counted for the same days."""
+    from checks.core import EvalContext, utc_now
+    from checks.engagement import metric_event_counts
+    from checks.settings import check_settings
+
+    wh = world_copy(tmp_path / "w.duckdb")
+    lo, hi = DAY - timedelta(days=6), DAY + timedelta(days=1)
+    ours = metric_event_counts(EvalContext(wh, check_settings(), utc_now()), lo, hi)
+    q = wh.query_df(
+        f"select day, raw_events, deduped_events, bot_events, anonymous_events, counted_events "
+        f"from {M('agg_event_quality_daily')} where day >= ? and day < ? order by day",
+        [lo, hi],
+    )
+    assert len(q) == 7
+    for r in q.to_dict("records"):
+        mine = ours[r["day"].date() if hasattr(r["day"], "date") else r["day"]]
+        assert (mine["raw_rows"], mine["deduped"], mine["bots"], mine["anonymous"], mine["counted"]) == (
+            r["raw_events"],
+            r["deduped_events"],
+            r["bot_events"],
+            r["anonymous_events"],
+            r["counted_events"],
+        )
+        assert mine["bots"] > 0 and mine["raw_rows"] > mine["deduped"]  # the world has both
+
+
+@pytest.mark.parametrize(
+    "name, params",
+    [("bot_spike", {"share": 0.5}), ("duplicate_events", {"share": 0.4})],
+)
+def test_events_volume_ignores_rows_the_metric_filters(tmp_path: Path, name: str, params: dict):
+    """Bot floods and duplicate deliveries are filtered by the metric, so they must not refuse a
+    correct day: the volume check passes and reports them apart; a real loss still fails."""
+    check = catalogue().get("raw/app_events", "events_volume_vs_weekday_baseline")
+    wh = world_copy(tmp_path / "w.duckdb")
+    [clean] = evaluate(check, wh, [DAY])
+    fault(name, **params)(wh)
+    [o] = evaluate(check, wh, [DAY])
+    assert o.status == "pass", o.message
+    assert o.value == clean.value  # the counted events did not move
+    key = "bot_events" if name == "bot_spike" else "duplicate_rows"
+    assert o.details[key] > clean.details[key] + 0.3 * clean.value
+    assert "not counted" in o.message
+    fault("dau_drop", share=0.4)(wh)
+    [lost] = evaluate(check, wh, [DAY])
+    assert lost.status == "fail", lost.message
+
+
+def test_orders_volume_ignores_test_and_duplicate_rows(tmp_path: Path):
+    check = catalogue().get("raw/orders", "orders_volume_vs_weekday_baseline")
+    wh = world_copy(tmp_path / "w.duckdb")
+    [clean] = evaluate(check, wh, [DAY])
+    fault("duplicate_load", table="orders", times=2)(wh)  # every order of the day landed twice
+    [o] = evaluate(check, wh, [DAY])
+    assert o.status == "pass" and o.value == clean.value, o.message
+    assert o.details["duplicate_rows"] == o.details["rows"] // 2
+    fault("zero_rows", table="orders")(wh)
+    [lost] = evaluate(check, wh, [DAY])
+    assert lost.status == "fail", lost.message
+
+
+def test_null_rate_bound_names_table_and_column_and_baseline_catches_a_rise(tmp_path: Path):
+    """A never-null amount fails on one NULL; event user ids (anonymous is normal) fail on a rise
+    above their own baseline that stays below the hard bound."""
+    wh = world_copy(tmp_path / "w.duckdb")
+    fault("null_amounts", table="refunds", column="amount", share=0.01)(wh)
+    [o] = evaluate(catalogue().get("raw/refunds", "null_rate_vs_baseline"), wh, [DAY])
+    assert o.status == "fail" and "raw.refunds.amount: 1 NULL" in o.message
+    check = catalogue().get("raw/app_events", "null_rate_vs_baseline")
+    [clean] = evaluate(check, wh, [DAY])
+    fault("null_user_ids", share=0.06)(wh)  # ~6% anonymous -> ~12%: under the 20% bound
+    [rise] = evaluate(check, wh, [DAY])
+    assert rise.status == "fail" and rise.value < 0.20 < 1, rise.message
+    assert rise.value > clean.value + 0.04 and "null share of raw.app_events. user_id" in rise.message

@@ -20,7 +20,7 @@ CATALOGUE = PROJECT_ROOT / "checks" / "failure_modes.yaml"
 
 def test_catalogue_covers_every_spec_failure_mode_with_an_implemented_check():
     cat = load_catalogue()
-    assert len(cat.failure_modes) == 28
+    assert len(cat.failure_modes) == 32
     load_implementations()
     for c in cat.checks:
         assert (c.asset, c.name) in IMPLEMENTATIONS, f"{c.key} has no implementation"
@@ -90,6 +90,9 @@ def test_broken_catalogue_is_refused_naming_the_problem(tmp_path: Path, mutate, 
         (["engagement", "dau_deviation", "direction"], "sideways"),
         (["experiments", "srm", "p_value"], 0),
         (["growth", "net_growth", "unknown_key"], 1),
+        (["critical_fields", "fields", "orders", "user_idd"], 0),
+        (["critical_fields", "fields", "app_events", "user_id"], 1.5),
+        (["profit", "fx_jump", "floor_pct"], 0),
     ],
 )
 def test_bad_threshold_is_refused_naming_the_key(tmp_path: Path, path: list[str], value):
@@ -103,6 +106,15 @@ def test_bad_threshold_is_refused_naming_the_key(tmp_path: Path, path: list[str]
     with pytest.raises(ConfigError) as err:
         load_check_settings(bad)
     assert ".".join(path) in str(err.value)
+
+
+def test_every_critical_field_source_has_a_null_rate_check_and_back():
+    """config/checks.yaml critical_fields and the catalogue's null_rate checks name the same sources."""
+    s = load_check_settings()
+    listed = {c.asset.split("/", 1)[1] for c in load_catalogue().checks if c.name == "null_rate_vs_baseline"}
+    assert listed == set(s.critical_fields.fields)
+    fields = s.critical_fields.fields
+    assert "user_id" in fields["app_events"] and "user_id" in fields["orders"]
 
 
 def test_thresholds_come_from_config():
@@ -141,10 +153,11 @@ def test_ci_runner_reports_and_exits_on_error(tmp_path: Path, monkeypatch, capsy
     assert report["summary"]["error_failures"] == 1
     assert report["summary"]["failed_checks"] == ["fct_order_profit:fx_rate_coverage"]
     suite = ET.parse(tmp_path / "bad" / "checks-junit.xml").getroot()
-    assert suite.get("tests") == "40" and suite.get("failures") == "1"
+    assert suite.get("tests") == str(len(load_catalogue().checks)) == "48"
+    assert suite.get("failures") == "1"
     failing = [c for c in suite.iter("testcase") if c.find("failure") is not None]
     assert [(c.get("classname"), c.get("name")) for c in failing] == [
         ("fct_order_profit", "fx_rate_coverage")
     ]
     hist = wh.query_df("select count(distinct run_id) as runs, count(*) as n from ops.check_history")
-    assert int(hist["runs"].iloc[0]) == 2 and int(hist["n"].iloc[0]) == 80
+    assert int(hist["runs"].iloc[0]) == 2 and int(hist["n"].iloc[0]) == 2 * 48

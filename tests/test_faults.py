@@ -109,6 +109,27 @@ EXPECT = {
         f"SELECT count(*) - count(DISTINCT user_id) FROM raw.users WHERE {on('signed_up_at')}",
         lambda b, a, r: b == 0 and a >= 1,
     ),
+    "repeat_signups": (
+        f"SELECT count(*) - count(DISTINCT email_hash) FROM raw.users WHERE {on('signed_up_at')}",
+        lambda b, a, r: a - b == r.rows_affected > 0,
+    ),
+    "null_user_ids": (
+        f"SELECT count(*) - count(user_id) FROM raw.app_events WHERE {on('event_time')}",
+        lambda b, a, r: a - b == r.rows_affected > 0,
+    ),
+    "null_amounts": (
+        f"SELECT count(*) - count(gross_amount) FROM raw.orders WHERE {on('created_at')}",
+        lambda b, a, r: b == 0 and a == r.rows_affected > 0,
+    ),
+    "fx_rate_jump": (
+        f"SELECT usd_per_unit FROM raw.fx_rates WHERE rate_date = DATE '{D}' AND currency = 'EUR'",
+        lambda b, a, r: abs(float(a) / float(b) - 10) < 1e-6 and r.rows_affected == 1,
+    ),
+    "cost_table_mismatch": (
+        "SELECT sum(c.amount) FROM raw.order_costs c JOIN raw.orders o USING (order_id) "
+        f"WHERE {on('o.created_at')} AND c.cost_type = 'cogs'",
+        lambda b, a, r: abs(float(a) / float(b) - 1.25) < 0.001 and r.rows_affected > 0,
+    ),
     "marketing_api_gap": (
         f"SELECT count(*) FROM raw.marketing_spend WHERE {on('spend_date')}",
         lambda b, a, r: b > 0 and a == 0,
