@@ -124,6 +124,15 @@ def test_clean_year_has_no_error_and_few_warn_outcomes(clean_year):
         f"\n  skipped by check: {dict(skipped_by_check.most_common(8)) or '-'}"
         f"\n  seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items())
     )
+    per_check: dict[str, list[int]] = {}
+    for o in outcomes:
+        n = per_check.setdefault(f"{o.asset}:{o.check} [{o.severity}]", [0, 0, 0])
+        n[0] += o.status != "skip"
+        n[1] += o.failed
+        n[2] += o.status == "skip"
+    print("  per check (evaluated / failed / skipped, failure rate of evaluated days):")
+    for key, (ev, failed, skip) in sorted(per_check.items()):
+        print(f"    {key}: {ev} / {failed} / {skip}, {failed / ev if ev else 0:.2%}")
     for o in (error_fails + warn_fails)[:20]:
         print(f"  {o.day} {o.asset}:{o.check} [{o.severity}] {o.status}: {o.message[:160]}")
     assert not error_fails, f"{len(error_fails)} ERROR check-days failed on clean data: {dict(by_check)}"
