@@ -82,7 +82,9 @@ class RunState:
 
 
 class DagsterUI:
-    def __init__(self, host: str = "127.0.0.1", port: int = 3000, timeout_s: float = 120.0) -> None:
+    # Creating a range run writes one "planned" event per asset and day before it returns (4,000+
+    # for 90 days): on SQLite storage and a busy 2-core machine that has taken minutes.
+    def __init__(self, host: str = "127.0.0.1", port: int = 3000, timeout_s: float = 900.0) -> None:
         self.base = f"http://{host}:{port}"
         self.timeout_s = timeout_s
 
