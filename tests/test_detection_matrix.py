@@ -2,7 +2,7 @@
 catalogue check, and kept out of the investor tables.
 
 World: the generator at SF 0.05 (the configured world), users/closures/assignments since launch,
-everything else from 2026-07-27; the job `all_pipelines` builds [2026-07-27, 2026-09-30] once (raw ->
+everything else from 2026-07-27; the job `all_pipelines` builds [2026-07-27, 2026-10-05] once (raw ->
 dbt build -> asset checks -> investor publication): run A. Fault days start on 2026-09-01, so every
 baseline check has 36 clean days of history (the detector needs 28).
 
@@ -54,7 +54,7 @@ from tests.world import definitions, range_tags
 SF = 0.05
 H0 = date(2026, 7, 27)  # first built day (history for the baselines)
 F0 = date(2026, 9, 1)  # first fault day
-END = date(2026, 9, 30)  # last built day (inclusive)
+END = date(2026, 10, 5)  # last built day (inclusive)
 APPROVER = "detection-matrix"
 
 
@@ -69,6 +69,7 @@ class Row:
     params: dict[str, Any] = field(default_factory=dict)
     stage: str = "B"  # B | after | C | ddl
     detect_offset: int = 0
+    handled: bool = False  # the metric filters the fault out: WARN at most, and the day is published
     result: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -97,14 +98,15 @@ ROWS: list[Row] = [
     Row(5, "bot_signups", "growth-bot-signups", ("agg_signup_quality_daily:bot_signup_share_vs_baseline",)),
     Row(6, "test_orders_leak", "profit-test-orders", ("fct_order_profit:no_test_orders",)),
     Row(7, "duplicate_events", "engagement-duplicate-events",
-        ("fct_events:event_id_unique", "agg_event_quality_daily:duplicate_rate_vs_baseline")),
+        ("fct_events:event_id_unique", "agg_event_quality_daily:duplicate_rate_vs_baseline"), handled=True),
     Row(8, "late_churn", "growth-late-churn", ("raw/account_closures:churn_log_freshness",)),
     Row(9, "timezone_shift", "profit-timezone-shift", ("raw/orders:partition_day_boundaries_utc",)),
     Row(10, "renamed_event_type", "engagement-event-schema-change",
         ("raw/app_events:source_contract", "agg_event_quality_daily:unknown_event_type_share")),
     Row(11, "profit_jump", "profit-day-over-day-jump",
         ("agg_profit_daily:profit_deviation_vs_trailing_mean",)),
-    Row(12, "bot_spike", "engagement-bot-traffic", ("agg_event_quality_daily:bot_share_vs_baseline",)),
+    Row(12, "bot_spike", "engagement-bot-traffic", ("agg_event_quality_daily:bot_share_vs_baseline",),
+        handled=True),
     Row(14, "growth_spike", "growth-extreme-numbers",
         ("agg_growth_daily:net_growth_within_bounds",
          "agg_growth_daily:new_users_deviation_vs_trailing_mean"),
@@ -125,21 +127,31 @@ ROWS: list[Row] = [
         ("agg_engagement_daily:engagement_values_sane",)),
     Row(23, "feed_late", "experiment-feed-late", ("fct_order_profit:partition_freshness_vs_sla",),
         stage="after"),
-    # slots 24-25: clean control days
-    Row(26, "duplicated_orders", "profit-duplicate-orders", ("fct_order_profit:order_id_unique",), stage="C"),
-    Row(27, "null_keys", "growth-schema-drift", ("raw/account_closures:source_contract",),
+    # the failure modes an independent tester found uncaught (issue 10): reference data off against
+    # its own history, NULLs in critical fields, a rise of repeat signups the metric deduplicates
+    Row(24, "fx_rate_jump", "profit-reference-data-jump", ("raw/fx_rates:fx_rate_vs_own_history",)),
+    Row(25, "cost_table_mismatch", "profit-reference-data-jump",
+        ("raw/order_costs:cost_rates_vs_own_history",)),
+    Row(26, "null_user_ids", "engagement-null-user-ids", ("raw/app_events:null_rate_vs_baseline",)),
+    Row(27, "null_amounts", "profit-critical-field-nulls", ("raw/payments:null_rate_vs_baseline",),
+        {"table": "payments", "column": "amount", "share": 0.02}),
+    Row(28, "repeat_signups", "growth-duplicate-signup-rate",
+        ("agg_signup_quality_daily:repeat_signup_share_vs_baseline",), handled=True),
+    # slots 29-30: clean control days
+    Row(31, "duplicated_orders", "profit-duplicate-orders", ("fct_order_profit:order_id_unique",), stage="C"),
+    Row(32, "null_keys", "growth-schema-drift", ("raw/account_closures:source_contract",),
         {"table": "account_closures", "column": "user_id", "share": 1.0}, stage="C"),  # a day with closures
-    Row(28, "duplicate_signups", "growth-duplicate-users",
+    Row(33, "duplicate_signups", "growth-duplicate-users",
         ("dim_users:user_id_unique", "dim_persons:one_person_per_email_hash"), stage="C"),
-    Row(29, "fx_gap", "profit-fx-misalignment", ("fct_order_profit:fx_rate_coverage",), stage="C"),
+    Row(34, "fx_gap", "profit-fx-misalignment", ("fct_order_profit:fx_rate_coverage",), stage="C"),
     # whole-table schema faults, applied for run C only (every day of it breaks) and reverted after
-    Row(26, "int_to_decimal", "profit-source-schema-change", ("raw/payments:source_contract",),
+    Row(31, "int_to_decimal", "profit-source-schema-change", ("raw/payments:source_contract",),
         {"table": "payments", "column": "payment_id"}, stage="ddl"),
-    Row(26, "api_schema_drift", "growth-schema-drift", ("raw/marketing_spend:source_contract",), stage="ddl"),
+    Row(31, "api_schema_drift", "growth-schema-drift", ("raw/marketing_spend:source_contract",), stage="ddl"),
 ]  # fmt: skip
-W_B = (F0, F0 + timedelta(days=25))  # faults of stage B/after and the clean control days
-W_C = (F0 + timedelta(days=26), END)
-CONTROL_DAYS = [F0 + timedelta(days=24), F0 + timedelta(days=25)]
+W_B = (F0, F0 + timedelta(days=30))  # faults of stage B/after and the clean control days
+W_C = (F0 + timedelta(days=31), END)
+CONTROL_DAYS = [F0 + timedelta(days=29), F0 + timedelta(days=30)]
 
 
 # ----------------------------------------------------------------------------------- runs
@@ -178,6 +190,11 @@ def _run(
     selected_checks: set[dg.AssetCheckKey] = set()
     if checks:  # the catalogue checks, and the dbt tests of the dbt models the run builds
         selected_checks = _catalogue_check_keys() | {k for k in graph.asset_check_keys if k.asset_key in pick}
+    # checks defined with an investor table (its publication gate) run with it: it cannot be subset
+    schema = check_settings().publication.schema_
+    selected_checks |= {
+        k for k in graph.asset_check_keys if k.asset_key in pick and k.asset_key.path[0] == schema
+    }
     sub = job.get_subset(asset_selection=pick, asset_check_selection=selected_checks)
     return sub.execute_in_process(
         instance=instance, tags={**range_tags(start, end), **(tags or {})}, raise_on_error=False
@@ -430,6 +447,29 @@ def test_failed_error_gate_keeps_the_day_unpublished(matrix: Matrix, evaluated, 
         assert any(p_hist.get((c, row.detect_day)) == "fail" for c in ev["detected_by"]), (
             f"the publication audit of {row.detect_day} did not see {ev['detected_by']} fail"
         )
+
+
+@pytest.mark.parametrize("row", [r for r in ROWS if r.handled], ids=lambda r: r.id)
+def test_faults_the_metric_handles_warn_and_publish(matrix: Matrix, evaluated, row: Row):
+    """Bot traffic, duplicate deliveries, repeat signups: the metric filters them out, so the
+    published number is right. Their check only warns (the owner learns the source broke), no
+    ERROR gate counts the filtered rows (the volume checks count what the metric counts), and the
+    publication run re-publishes the day."""
+    ev = evaluated[row.id]
+    assert ev["detected_by"] and all(ev["severity"][c] == "WARN" for c in ev["detected_by"]), ev
+    pub = check_settings().publication
+    gates = catalogue().gates_for(row_pipeline(row), pub.extra_gate_assets.get(row_pipeline(row), []))
+    failed_gates = sorted(g.key for g in gates if matrix.hist["P"].get((g.key, row.day)) in ("fail", "error"))
+    assert not failed_gates, f"{row.id}: ERROR gates failed on a day the metric handles: {failed_gates}"
+    p_run = matrix.runs["P"].run_id
+    for table, spec in pub.tables.items():
+        if spec.pipeline == row_pipeline(row) and spec.period == "day" and not spec.depends_on_days_after:
+            assert _published(matrix.wh, table, row.day) == {p_run}, (table, row.day)
+            assert not _refused(matrix.wh, table, row.day, p_run), (table, row.day)
+
+
+def row_pipeline(row: Row) -> str:
+    return catalogue().failure_modes[row.failure_mode].runbook
 
 
 def test_schema_faults_publish_nothing(matrix: Matrix, evaluated):
