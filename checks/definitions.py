@@ -13,8 +13,10 @@ from typing import Any
 import dagster as dg
 
 from checks import history
-from checks.core import CheckOutcome, evaluate, utc_now
+from checks.core import CheckOutcome, evaluate
 from checks.registry import CheckDef, Severity, catalogue
+from metrics_assets.publication_hook import log_stopped_publication
+from metrics_assets.run_clock import last_complete_day, run_now
 from resources.warehouse import POOL, Warehouse
 
 MAX_LISTED_DAYS = 20
@@ -22,11 +24,11 @@ MAX_LISTED_DAYS = 20
 
 def run_days(context: dg.AssetCheckExecutionContext) -> list[date]:
     """Days of the run: its partition, or every day of its single-run range; outside a
-    partitioned run, the last complete UTC day."""
+    partitioned run, the last complete UTC day at the run clock."""
     try:
         tw = context.partition_time_window
     except Exception:  # not a partitioned run (e.g. a manual check-only run)
-        return [utc_now().date() - timedelta(days=1)]
+        return [last_complete_day(run_now(context))]
     start, end = tw.start.date(), tw.end.date()
     return [start + timedelta(days=i) for i in range((end - start).days)]
 
@@ -88,7 +90,7 @@ def result_for(check: CheckDef, outcomes: list[CheckOutcome]) -> dg.AssetCheckRe
     )
 
 
-def build_asset_check(check: CheckDef) -> dg.AssetChecksDefinition:
+def build_asset_check(check: CheckDef) -> dg.AssetsDefinition:
     @dg.asset_check(
         pool=POOL,
         asset=dg.AssetKey(check.asset_path),
@@ -105,15 +107,18 @@ def build_asset_check(check: CheckDef) -> dg.AssetChecksDefinition:
         },
     )
     def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        outcomes = evaluate(check, warehouse, run_days(context), run_id=context.run.run_id)
+        outcomes = evaluate(
+            check, warehouse, run_days(context), run_id=context.run.run_id, now=run_now(context)
+        )
         history.append(warehouse, outcomes)
         for o in outcomes:
             if o.failed:
                 context.log.warning(f"{check.key} {o.day}: {o.status}: {o.message}")
         return result_for(check, outcomes)
 
-    return _check
+    # a failed blocking check skips the investor steps below it: log their refusal
+    return _check.with_hooks({log_stopped_publication})
 
 
-def build_asset_checks() -> list[dg.AssetChecksDefinition]:
+def build_asset_checks() -> list[dg.AssetsDefinition]:
     return [build_asset_check(c) for c in catalogue().checks]

@@ -10,8 +10,10 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from metrics_assets import run_log
 from metrics_assets.dbt_translator import MetricsDbtTranslator, node_meta
 from metrics_assets.dbt_vars import dbt_vars_json
-from metrics_assets.partitions import DAILY, SINGLE_RUN, window_of
+from metrics_assets.partitions import DAILY, SINGLE_RUN, days_in, window_of
 from metrics_assets.paths import DBT_PROJECT_DIR
+from metrics_assets.publication_hook import log_stopped_publication
+from metrics_assets.run_clock import incomplete_days, refusal_message, run_now
 from resources.raw_source import missing_raw_tables
 from resources.warehouse import POOL, Warehouse, backend_from_env
 
@@ -43,6 +45,9 @@ ensure_manifest()
 )
 def metrics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
     start, end = window_of(context)
+    now = run_now(context)  # no day that is not over yet at the run clock is built
+    if incomplete_days(days_in(start, end), now):
+        raise dg.Failure(description=refusal_message("dbt build", days_in(start, end), now))
     with warehouse.connect() as con:
         missing = missing_raw_tables(con)
     if missing:
@@ -70,6 +75,10 @@ def metrics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, w
             description=f"dbt model(s) failed: {', '.join(broken)}; see the dbt output above",
             metadata={"failed_models": ", ".join(broken)},
         )
+
+
+# a failed dbt step (a failing model or blocking dbt test) skips every investor step: log their refusal
+metrics_dbt_models = metrics_dbt_models.with_hooks({log_stopped_publication})
 
 
 def failed_models(run_results: dict) -> list[str]:

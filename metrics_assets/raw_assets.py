@@ -2,7 +2,9 @@
 
 Locally the asset generates its window with the seeded generator; in production it verifies the
 landed table. Either way it records rows and a checksum per window in ops.asset_runs, and the
-source-contract checks in checks/ run against it.
+source-contract checks in checks/ run against it. It follows the run clock (run tag
+`metrics/now`): a day that is not over yet is refused, naming it, and the synthetic layer lands
+only what had landed by then. A failed raw step logs the refusal of the investor days it stops.
 """
 
 from datetime import UTC, datetime
@@ -10,10 +12,12 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from metrics_assets import run_log
-from metrics_assets.partitions import DAILY, SINGLE_RUN, window_of
+from metrics_assets.partitions import DAILY, SINGLE_RUN, days_in, window_of
+from metrics_assets.publication_hook import log_stopped_publication
+from metrics_assets.run_clock import incomplete_days, refusal_message, run_now
 from metrics_assets.sources import SOURCES, Source
 from resources.raw_source import RawSource
-from resources.warehouse import Warehouse
+from resources.warehouse import POOL, Warehouse
 
 RAW_GROUP = "raw"
 
@@ -36,6 +40,7 @@ def _build(source: Source) -> dg.AssetsDefinition:
     )
 
     @dg.asset(
+        pool=POOL,
         key=raw_key(source.name),
         group_name=RAW_GROUP,
         partitions_def=DAILY,
@@ -57,8 +62,11 @@ def _build(source: Source) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext, warehouse: Warehouse, raw_source: RawSource
     ) -> dg.MaterializeResult:
         start, end = window_of(context)
+        now = run_now(context)
+        if incomplete_days(days_in(start, end), now):
+            raise dg.Failure(description=refusal_message(f"raw/{source.name}", days_in(start, end), now))
         started = datetime.now(UTC).replace(tzinfo=None)
-        raw_source.land(warehouse, source, start, end)
+        raw_source.land(warehouse, source, start, end, now=now)
         with warehouse.connect() as con:
             fp = run_log.fingerprint(
                 con, source.table, source.partition_column, start, end, warehouse.backend
@@ -74,7 +82,7 @@ def _build(source: Source) -> dg.AssetsDefinition:
             }
         )
 
-    return _raw
+    return _raw.with_hooks({log_stopped_publication})
 
 
 RAW_ASSETS: list[dg.AssetsDefinition] = [_build(s) for s in SOURCES.values()]

@@ -3,7 +3,7 @@ other systems landed in the warehouse (production). Both give the raw asset the 
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import dagster as dg
 
@@ -28,23 +28,36 @@ def missing_raw_tables(con, names: list[str] | None = None) -> list[str]:
 
 
 class RawSource(dg.ConfigurableResource):
-    """mode `synthetic` generates the window; mode `landed` only verifies that the tables exist."""
+    """mode `synthetic` generates the window; mode `landed` only verifies that the tables exist.
+
+    Synthetic landing follows the run clock `now`: the window's partitions hold only the rows that
+    had landed by `now`, and for the sources whose rows keep landing after their day (payments and
+    cost lines after midnight, refunds, events received late: LATE_LANDING_SOURCES) the partition
+    right after the window holds what had landed of it by `now`, as a continuously running loader
+    leaves it. That is what lets a morning run see yesterday's late cost lines, as production does."""
 
     mode: str = "synthetic"
     scale_factor: float = 0.05
     seed: int = 0
     launch_date: str = "2025-01-01"
 
-    def land(self, warehouse: Warehouse, source: Source, start: date, end: date) -> None:
+    def land(
+        self, warehouse: Warehouse, source: Source, start: date, end: date, now: datetime | None = None
+    ) -> None:
         with warehouse.connect() as con:
             if self.mode == "synthetic":
-                from metrics_assets.generator import ensure_raw_tables, write_partitions
+                from metrics_assets.generator import LATE_LANDING_SOURCES, ensure_raw_tables, write_partitions
 
                 ensure_raw_tables(con)
-                write_partitions(
-                    con, source.name, start, end, scale_factor=self.scale_factor, seed=self.seed,
-                    launch_date=date.fromisoformat(self.launch_date),
-                )
+                kw = {
+                    "scale_factor": self.scale_factor,
+                    "seed": self.seed,
+                    "launch_date": date.fromisoformat(self.launch_date),
+                    "landed_by": now,
+                }
+                write_partitions(con, source.name, start, end, **kw)
+                if now is not None and source.name in LATE_LANDING_SOURCES and end <= now.date():
+                    write_partitions(con, source.name, end, end + timedelta(days=1), **kw)
             elif self.mode == "landed":
                 missing = missing_raw_tables(con, [source.name])
                 if missing:

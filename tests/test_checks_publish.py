@@ -8,11 +8,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from metrics_assets.publish import PUBLISH_ASSETS, publish_table
+from metrics_assets.publish import GATE_CHECK, PUBLISH_ASSETS, publish_table
 from tests.test_checks_detect import DAY, fault, world_copy
 
 DAYS = [DAY - timedelta(days=2), DAY - timedelta(days=1), DAY]
 NOW = datetime.combine(DAY + timedelta(days=1), datetime.min.time()) + timedelta(hours=7)
+APPROVER = "AM"  # config/team.yaml approvers
 
 
 def _published(wh, table: str = "profit_daily") -> dict:
@@ -23,7 +24,7 @@ def _published(wh, table: str = "profit_daily") -> dict:
 def test_clean_days_are_published_with_their_run(tmp_path: Path):
     wh = world_copy(tmp_path / "w.duckdb")
     rep = publish_table(wh, "profit_daily", DAYS, run_id="run-1", now=NOW)
-    assert sorted(rep.published) == DAYS and not rep.refused
+    assert sorted(rep.published) == DAYS and not rep.refused and not rep.pending
     pub = _published(wh)
     model = wh.query_df(
         "select order_date, profit_usd from marts.agg_profit_daily where order_date in (?, ?, ?)", DAYS
@@ -44,6 +45,7 @@ def test_failed_day_is_refused_and_keeps_the_previous_publication(tmp_path: Path
     wh.execute("update marts.agg_profit_daily set profit_usd = profit_usd + 999 where order_date = ?", [DAY])
     rep = publish_table(wh, "profit_daily", DAYS, run_id="run-2", now=NOW)
     assert DAY in rep.refused and "cost_coverage_per_region" in rep.refused[DAY]
+    assert DAY in rep.blocking
     assert sorted(rep.published) == DAYS[:2]
     pub = _published(wh)
     assert pub[DAY]["profit_usd"] == before and pub[DAY]["_published_run_id"] == "run-1"
@@ -61,32 +63,52 @@ def test_first_publication_of_a_failed_day_never_happens(tmp_path: Path):
     assert DAY not in _published(wh)
 
 
-def test_closed_period_needs_an_approver(tmp_path: Path):
+def test_closed_period_needs_a_listed_approver(tmp_path: Path):
     wh = world_copy(tmp_path / "w.duckdb")
     publish_table(wh, "profit_daily", DAYS, run_id="run-1", now=NOW)
     later = NOW + timedelta(days=40)  # next month and beyond the 7-day lookback
     rep = publish_table(wh, "profit_daily", DAYS, run_id="run-2", now=later)
     assert not rep.published and all("approved_by" in why for why in rep.refused.values())
-    rep = publish_table(wh, "profit_daily", DAYS, run_id="run-3", now=later, approved_by="alex.mehta")
+    for bad, says in ((" ", "is blank"), ("detection-matrix", "is not one of config/team.yaml approvers")):
+        rep = publish_table(wh, "profit_daily", DAYS, run_id="run-x", now=later, approved_by=bad)
+        assert not rep.published, bad
+        assert all("approved_by" in why and says in why for why in rep.refused.values()), rep.refused
+    rep = publish_table(wh, "profit_daily", DAYS, run_id="run-3", now=later, approved_by=APPROVER)
     assert sorted(rep.published) == DAYS
-    assert {r["_approved_by"] for r in _published(wh).values()} == {"alex.mehta"}
+    assert {r["_approved_by"] for r in _published(wh).values()} == {APPROVER}
 
 
-def test_month_with_a_failed_day_is_not_published(tmp_path: Path):
+def test_month_is_the_sum_of_its_published_days(tmp_path: Path):
+    """The month is aggregated from the PUBLISHED days: a refused day keeps its published value
+    in the month too, and a tampered monthly mart never reaches investors."""
     wh = world_copy(tmp_path / "w.duckdb")
     month = DAY.replace(day=1)
     so_far = [month + timedelta(days=i) for i in range((DAY - month).days + 1)]
+    rep = publish_table(wh, "profit_monthly", so_far, run_id="run-0", now=NOW)
+    assert month in rep.refused and "not published in investor.profit_daily" in rep.refused[month]
+    publish_table(wh, "profit_daily", so_far, run_id="run-1", now=NOW)
     rep = publish_table(wh, "profit_monthly", so_far, run_id="run-1", now=NOW)
     assert rep.published == [month]
-    published = wh.query_df("select profit_usd from investor.profit_monthly")["profit_usd"].tolist()
+
+    def month_vs_days() -> tuple[float, float]:
+        m = wh.query_df("select profit_usd, days_reported from investor.profit_monthly").iloc[0]
+        d = wh.query_df("select sum(profit_usd) as s, count(*) as n from investor.profit_daily").iloc[0]
+        assert int(m["days_reported"]) == int(d["n"]) == len(so_far)
+        return float(m["profit_usd"]), float(d["s"])
+
+    published, days_sum = month_vs_days()
+    assert published == pytest.approx(days_sum, abs=1e-6)
     fault("fx_gap", day=DAY - timedelta(days=1))(wh)
     wh.execute("update marts.agg_profit_monthly set profit_usd = profit_usd + 999")
+    wh.execute(
+        "update marts.agg_profit_daily set profit_usd = profit_usd + 5 where order_date = ?",
+        [DAY - timedelta(days=1)],
+    )
+    rep = publish_table(wh, "profit_daily", [DAY - timedelta(days=1)], run_id="run-2", now=NOW)
+    assert "fx_rate_coverage" in rep.refused[DAY - timedelta(days=1)]
     rep = publish_table(wh, "profit_monthly", [DAY - timedelta(days=1)], run_id="run-2", now=NOW)
-    assert month in rep.refused and "fx_rate_coverage" in rep.refused[month]
-    # a later run of another day still sees the failed day in the history and keeps refusing
-    rep = publish_table(wh, "profit_monthly", [DAY], run_id="run-3", now=NOW)
-    assert month in rep.refused and "failed" in rep.refused[month]
-    assert wh.query_df("select profit_usd from investor.profit_monthly")["profit_usd"].tolist() == published
+    assert rep.unchanged == [month] and not rep.published
+    assert month_vs_days() == (published, days_sum)
 
 
 def test_publish_assets_are_investor_keys_in_their_pipeline_group():
@@ -102,11 +124,23 @@ def test_publish_assets_are_investor_keys_in_their_pipeline_group():
     assert a.group_names_by_key[a.key] == "profit_agg"
     deps = {k.to_user_string() for k in a.asset_deps[a.key]}
     assert {"agg_profit_daily", "fct_order_profit"} <= deps
+    # periods are aggregated from the published days, so they come after the daily table
+    for period, daily in (
+        ("profit_monthly", "profit_daily"),
+        ("profit_quarterly", "profit_daily"),
+        ("growth_monthly", "growth_daily"),
+    ):
+        p = keys[f"investor/{period}"]
+        assert {k.to_user_string() for k in p.asset_deps[p.key]} == {f"investor/{daily}"}
+    # each investor table has its publication gate as a check of its own
+    for a in PUBLISH_ASSETS:
+        assert {k.name for k in a.check_keys} == {GATE_CHECK}
 
 
 @pytest.mark.parametrize("broken", [False, True])
 def test_publish_asset_in_a_run(tmp_path: Path, broken: bool):
     from metrics_assets.partitions import DAILY
+    from metrics_assets.run_clock import RUN_CLOCK_TAG
 
     wh = world_copy(tmp_path / "w.duckdb")
     if broken:
@@ -127,7 +161,14 @@ def test_publish_asset_in_a_run(tmp_path: Path, broken: bool):
         instance=dg.DagsterInstance.ephemeral(),
         raise_on_error=False,
         selection=[asset.key],
+        tags={RUN_CLOCK_TAG: f"{NOW:%Y-%m-%dT%H:%M:%S}Z"},
     )
     assert res.success is (not broken)
     published = wh.query_df("select count(*) as n from investor.profit_daily where order_date = ?", [DAY])
     assert int(published["n"].iloc[0]) == (0 if broken else 1)
+    # the publication audit is a check of its own: its result says what was refused and why
+    (gate,) = [e for e in res.get_asset_check_evaluations() if e.check_name == GATE_CHECK]
+    assert gate.passed is (not broken)
+    assert gate.metadata["refused_units"].value == (1 if broken else 0)
+    if broken:
+        assert "orders_volume_vs_weekday_baseline" in gate.description

@@ -209,11 +209,16 @@ class TeamConfig(_Strict):
     holidays: HolidayPolicy
     rotation: Rotation
     ownership: OwnershipPolicy = OwnershipPolicy()
+    approvers: tuple[str, ...] = ()  # may approve closed-period investor re-publication (person id/e-mail)
 
     _tzv = field_validator("timezone")(classmethod(lambda cls, v: _tz(v)))
 
     @model_validator(mode="after")
     def _people(self) -> TeamConfig:
+        refs = {p.id.lower() for p in self.people} | {p.email.lower() for p in self.people}
+        for a in self.approvers:
+            if a.strip().lower() not in refs:
+                raise ValueError(f"approvers: {a!r} is not a person (id or e-mail) of team.yaml people")
         for attr in ("id", "email"):
             seen: set[str] = set()
             for p in self.people:
