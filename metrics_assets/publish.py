@@ -873,17 +873,19 @@ def log_refusals(
     return len(rows)
 
 
+DRIFT_SUMMARY_SQL = """
+    select investor_table, column_name, count(*) as numbers, max(rel_diff) as max_rel_diff,
+        avg(rel_diff) as mean_rel_diff, sum(case when breached then 1 else 0 end) as breaches,
+        max(slo_rel) as slo_rel
+    from ops.publication_drift where rel_diff is not null
+    group by 1, 2 order by 1, 2
+"""
+
+
 def drift_report(warehouse: Warehouse):
-    """Per investor table: numbers measured, the largest and mean relative drift, SLO breaches."""
-    return warehouse.query_df(
-        """
-        select investor_table, column_name, count(*) as numbers, max(rel_diff) as max_rel_diff,
-            avg(rel_diff) as mean_rel_diff, sum(case when breached then 1 else 0 end) as breaches,
-            max(slo_rel) as slo_rel
-        from ops.publication_drift where rel_diff is not null
-        group by 1, 2 order by 1, 2
-        """
-    )
+    """Per investor table and column: numbers measured, the largest and mean relative drift
+    (first published vs the latest rebuild) and how many breach the accuracy SLO."""
+    return warehouse.query_df(DRIFT_SUMMARY_SQL)
 
 
 # ------------------------------------------------------------------------------- assets
