@@ -34,7 +34,7 @@ def _range_tags(start: date, end: date) -> dict[str, str]:
 
 def test_every_catalogue_check_is_an_asset_check_with_runbook_metadata():
     specs = {s.key.to_user_string(): s for c in ASSET_CHECKS for s in c.check_specs}
-    assert len(specs) == len(catalogue().checks) == 40
+    assert len(specs) == len(catalogue().checks) == 48
     for c in catalogue().checks:
         spec = specs[c.key]
         assert spec.metadata["failure_mode"] == c.failure_mode
