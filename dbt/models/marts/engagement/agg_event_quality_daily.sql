@@ -1,7 +1,7 @@
 {#- Data-quality helper for the engagement runbook, per event day: received rows, duplicates and
     their rate, bot events (by user agent, by ip flood) and their share, events of unknown type and
     their share, anonymous events, counted events and the newest received_at (ingestion lag).
-    Shares are of the deduplicated events. -#}
+    Shares are of the deduplicated events. Reads only its own window of the events history. -#}
 {{ config(materialized='incremental', incremental_strategy='window_replace') }}
 
 {%- set w = metrics_window(config) %}
@@ -24,6 +24,7 @@ daily as (
         sum(case when is_counted then 1 else 0 end) as counted_events,
         max(received_at) as max_received_at
     from {{ ref('int_app_events_window') }}
+    where {{ in_window('event_date') }}
     group by event_date
 )
 

@@ -1,5 +1,6 @@
 {#- Counted events: deduplicated (first received copy), not bot traffic, with a user id; one row per
-    event_id, on the UTC day of its event_time. -#}
+    event_id, on the UTC day of its event_time. Reads only its own window of the events history
+    (window_replace deletes exactly that window), so it is right when run alone. -#}
 {{ config(materialized='incremental', incremental_strategy='window_replace') }}
 
 select
@@ -14,4 +15,5 @@ select
     schema_version,
     {{ metrics_version_columns() }}
 from {{ ref('int_app_events_window') }}
-where is_counted
+where {{ in_window('event_date') }}
+  and is_counted
