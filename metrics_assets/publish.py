@@ -37,13 +37,12 @@ from metrics_assets.config import ConfigError, pipeline_config
 from metrics_assets.freshness import freshness_policy_for
 from metrics_assets.partitions import DAILY, SINGLE_RUN, days_in, window_of
 from metrics_assets.publication_hook import log_stopped_publication
-from metrics_assets.run_clock import incomplete_days, refusal_message, run_now, wall_clock
+from metrics_assets.run_clock import incomplete_days, last_complete_day, refusal_message, run_now, wall_clock
 from resources.warehouse import POOL, Warehouse
 
 GATE_CHECK = "publication_gate"
 NOT_AUDITED = "never evaluated"
 PUBLICATION_COLUMNS = ("_published_run_id", "_published_at", "_approved_by")
-VERSION_COLUMNS = ("metric_definitions_version", "rules_version", "cost_table_version", "fx_rate_set_version")
 NUMERIC_TYPES = ("DECIMAL", "NUMERIC", "NUMBER", "INT", "DOUBLE", "FLOAT", "REAL")
 LOG_DDL = """
 create table if not exists ops.publication_log (
@@ -97,6 +96,7 @@ class PublishReport:
     restated: dict[date, list[Restatement]] = field(default_factory=dict)  # published with changes
     refused: dict[date, str] = field(default_factory=dict)
     blocking: list[date] = field(default_factory=list)  # refused: failed/unevaluable gate, closed, future
+    failed_gates: list[date] = field(default_factory=list)  # refused because an ERROR gate failed
     pending: dict[date, str] = field(default_factory=dict)  # inputs still landing
     unchanged: list[date] = field(default_factory=list)  # re-audited lookback units, same values
 
@@ -139,7 +139,9 @@ class PublishReport:
         return dg.AssetCheckResult(
             check_name=GATE_CHECK,
             passed=not self.refused,
-            severity=dg.AssetCheckSeverity.ERROR if self.blocking else dg.AssetCheckSeverity.WARN,
+            # ERROR (pages) only when the data failed a gate; a day held back for too little history,
+            # a closed period or a day not over yet is a WARN that names it (few, true alerts)
+            severity=dg.AssetCheckSeverity.ERROR if self.failed_gates else dg.AssetCheckSeverity.WARN,
             description=desc[:2000],
             metadata={**self.metadata(), "pending_past_sla": len(pending_late)},
         )
@@ -372,10 +374,12 @@ def restate_window(spec: InvestorTable) -> int:
     return pipeline_config().get(spec.pipeline).lookback_days + spec.depends_on_days_after
 
 
-def _is_closed(covered: list[date], lookback_days: int, today: date) -> bool:
-    """A unit is closed once its last day is before the current month or beyond the lookback."""
-    last = max(covered)
-    return last < today.replace(day=1) or last < today - timedelta(days=lookback_days)
+def _is_closed(covered: list[date], lookback_days: int, now: datetime) -> bool:
+    """A unit is closed once its last day is before the month of the last complete day (at the
+    run clock) or older than the lookback before it: the days a morning run may still restate
+    are the ones its dbt build recomputes."""
+    last, newest = max(covered), last_complete_day(now)
+    return last < newest.replace(day=1) or last < newest - timedelta(days=lookback_days)
 
 
 def _columns(cur, rel: str) -> tuple[list[str], list[str]]:
@@ -650,7 +654,7 @@ def publish_table(
             report.pending[unit] = (f"{late[0]}: " if late[0] != unit else "") + pending[late[0]]
         elif unit not in new_vals:
             report.refused[unit] = f"{spec.model} has no rows for {unit}"
-        elif unit in old_vals and _is_closed(covered, lookback, now.date()) and approver is None:
+        elif unit in old_vals and _is_closed(covered, lookback, now) and approver is None:
             what = "re-publishing" if not changes else f"restating {len(changes)} value(s) of"
             report.refused[unit] = (
                 f"{unit} is in a closed period and already published; {what} it needs the run tag "
@@ -694,6 +698,8 @@ def _refuse_for_gates(report: PublishReport, unit: date, problems: dict[date, li
             report.refused[unit] = f"{len(days)} day(s) {what}, first {first}: " + "; ".join(days[first][:3])
             if kind != UNAUDITED:
                 report.blocking.append(unit)
+            if kind == FAILED:
+                report.failed_gates.append(unit)
             return
 
 
@@ -818,7 +824,7 @@ def _publish_derived(
                     )
             elif unit in old_vals and not changes:
                 report.unchanged.append(unit)
-            elif unit in old_vals and _is_closed(covered, lookback, now.date()) and approver is None:
+            elif unit in old_vals and _is_closed(covered, lookback, now) and approver is None:
                 report.refused[unit] = (
                     f"{unit} is in a closed period and already published; restating {len(changes)} "
                     f"value(s) needs the run tag {cfg.closed_period.approval_tag}=<one of config/team.yaml "
