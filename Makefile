@@ -14,10 +14,15 @@ $(BIN)/python:
 # Every version is the one recorded in constraints.txt (what CI tested), not the newest allowed.
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $@
+
+# The manifest Dagster loads the dbt assets from, re-parsed whenever a model, macro or test changed.
+DBT_SOURCES := dbt/dbt_project.yml dbt/profiles.yml $(shell find dbt/models dbt/macros dbt/tests -type f 2>/dev/null)
+dbt/target/manifest.json: $(DBT_SOURCES) $(VENV)/.installed
 	cd dbt && ../$(BIN)/dbt parse --quiet --profiles-dir . --target duckdb
 	touch $@
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed dbt/target/manifest.json
 
 up: setup  ## generate + materialize the last 90 days, print a summary, start the Dagster UI
 	$(BIN)/metrics up $(ARGS)
