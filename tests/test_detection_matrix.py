@@ -46,6 +46,7 @@ import pandas as pd
 import pytest
 
 from checks import faults
+from checks.anomaly import anomaly_params
 from checks.registry import catalogue
 from checks.settings import check_settings
 from resources.warehouse import Warehouse
@@ -55,7 +56,7 @@ SF = 0.05
 H0 = date(2026, 7, 27)  # first built day (history for the baselines)
 F0 = date(2026, 9, 1)  # first fault day
 END = date(2026, 10, 5)  # last built day (inclusive)
-APPROVER = "detection-matrix"
+APPROVER = "AM"  # one of config/team.yaml approvers (any other name is refused)
 
 
 @dataclass
@@ -487,18 +488,32 @@ def test_schema_faults_publish_nothing(matrix: Matrix, evaluated):
 
 
 def test_clean_days_are_published(matrix: Matrix, evaluated):
-    """The gate is not refusing everything: the clean build published every day, and the
-    publication run re-published the clean control days."""
+    """The gate is not refusing everything: the clean build published every day the baselines
+    can judge (earlier days: a gate that cannot be evaluated refuses them), and the publication
+    run re-published the clean control days."""
     pub = check_settings().publication
     p_run = matrix.runs["P"].run_id
+    judged = H0 + timedelta(days=anomaly_params().min_history_days)
     for table, spec in pub.tables.items():
         if spec.period != "day" or spec.depends_on_days_after:
             continue
         df = matrix.wh.query_df(
             f"select count(distinct {spec.day_column}) as n from {pub.schema_}.{table} "
             f"where {spec.day_column} between ? and ?",
-            [H0, END],
+            [judged, END],
         )
-        assert int(df["n"].iloc[0]) == (END - H0).days + 1, f"{table}: a day of the window is missing"
+        assert int(df["n"].iloc[0]) == (END - judged).days + 1, f"{table}: a day of the window is missing"
+        # before that, a day one of whose ERROR gates could not be evaluated is refused, saying so
+        # (a baseline without history); growth's gates need none, so its early days publish
+        extra = pub.extra_gate_assets.get(spec.pipeline, [])
+        gates = {g.key for g in catalogue().gates_for(spec.pipeline, extra)}
+        skipped = {d for (k, d), st in matrix.hist["A"].items() if k in gates and st == "skip" and d < judged}
+        refused = matrix.wh.query_df(
+            "select unit, reason from ops.publication_log where investor_table = ? and run_id = ? "
+            "and unit < ? and action = 'refused'",
+            [f"{pub.schema_}.{table}", matrix.runs["A"].run_id, judged],
+        )
+        assert skipped <= {pd.Timestamp(u).date() for u in refused["unit"]}, table
+        assert refused["reason"].str.contains("could not be evaluated").all(), table
         for d in CONTROL_DAYS:
             assert _published(matrix.wh, table, d) == {p_run}, (table, d)
