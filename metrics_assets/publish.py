@@ -933,7 +933,7 @@ def _build(name: str, spec: InvestorTable) -> dg.AssetsDefinition:
         metadata={
             "pipeline": spec.pipeline,
             "audience": pipeline.audience.value,
-            "runbook": dg.MetadataValue.path(pipeline.runbook),
+            "runbook": dg.MetadataValue.url(cfg.runbook_url(spec.pipeline)),
             "metric_definitions_version": cfg.metric_definitions_version,
             "owners_primary": pipeline.owners.primary,
             "owners_secondary": pipeline.owners.secondary,

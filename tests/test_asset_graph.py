@@ -39,8 +39,10 @@ def test_fact_and_aggregate_carry_owners_sla_pipeline_runbook(key: dg.AssetKey):
     assert node.group_name == pid
     assert isinstance(node.freshness_policy, dg.FreshnessPolicy), f"{key.to_user_string()} has no freshness"
     runbook = node.metadata.get("runbook")
-    runbook = getattr(runbook, "path", runbook)
-    assert runbook and str(runbook).startswith(p.runbook), f"{key.to_user_string()} runbook link {runbook!r}"
+    runbook = getattr(runbook, "url", runbook)  # a clickable URL in the UI, ending in the runbook's path
+    assert runbook and "://" in str(runbook) and p.runbook in str(runbook), (
+        f"{key.to_user_string()} runbook link {runbook!r}"
+    )
     assert node.metadata.get("metric_definitions_version") == pipeline_config().metric_definitions_version
 
 

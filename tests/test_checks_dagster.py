@@ -38,7 +38,8 @@ def test_every_catalogue_check_is_an_asset_check_with_runbook_metadata():
     for c in catalogue().checks:
         spec = specs[c.key]
         assert spec.metadata["failure_mode"] == c.failure_mode
-        assert spec.metadata["runbook"].path == f"runbooks/{c.pipeline}.md#{c.failure_mode}"
+        url = spec.metadata["runbook"].url
+        assert url.endswith(f"/runbooks/{c.pipeline}.md#{c.failure_mode}") and "://" in url
         assert spec.metadata["severity"] == c.severity.value
         if c.is_raw:
             assert not spec.blocking, f"{c.key}: raw checks must not block (fail-open experiment models)"

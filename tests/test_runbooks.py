@@ -109,8 +109,8 @@ def test_every_dagster_asset_check_links_to_an_existing_anchor():
         for spec in checks_def.check_specs:
             seen += 1
             link = spec.metadata["runbook"]
-            link = getattr(link, "path", link)
-            file, _, anchor = str(link).partition("#")
+            link = str(getattr(link, "url", link)).removeprefix(PROJECT_ROOT.as_uri() + "/")
+            file, _, anchor = link.partition("#")
             if not (PROJECT_ROOT / file).exists() or anchor not in anchors(PROJECT_ROOT / file):
                 broken.append(f"{spec.asset_key.to_user_string()}:{spec.name} -> {link}")
     assert seen == len(catalogue().checks)
