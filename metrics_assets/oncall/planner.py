@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 
 def _inputs_sha(team: TeamConfig, blocks: list[Block], facts: Facts) -> str:
     payload = {
-        "team": team.model_dump(mode="json"),
+        # what the rotation is solved from; approvers (publication policy) do not change a plan
+        "team": team.model_dump(mode="json", exclude={"approvers"}),
         "blocks": [b.start.isoformat() for b in blocks],
         "holidays": {d.isoformat(): n for d, n in facts.holidays.items()},
         "solver": version("ortools"),
