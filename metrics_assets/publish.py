@@ -29,7 +29,7 @@ from typing import Any
 import dagster as dg
 
 from checks import history
-from checks.core import CheckOutcome, evaluate
+from checks.core import CheckOutcome, evaluate, num, to_date
 from checks.registry import catalogue
 from checks.relations import relation
 from checks.settings import InvestorTable, check_settings
@@ -151,22 +151,6 @@ def _f(v: float | None) -> str:
     return "" if v is None else f"{v:.6g}"
 
 
-def _d(v: Any) -> date:
-    from checks.core import to_date
-
-    return to_date(v)
-
-
-def _num(v: Any) -> float | None:
-    if v is None:
-        return None
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if f != f else f  # NaN is no value
-
-
 # ------------------------------------------------------------------------------- approval
 
 
@@ -231,7 +215,7 @@ def gate_status(
             [run_id, min(days), max(days)],
         )
         for r in rows.to_dict("records"):
-            seen[(r["asset"], r["check_name"], _d(r["partition_day"]))] = r
+            seen[(r["asset"], r["check_name"], to_date(r["partition_day"]))] = r
     fresh: list[CheckOutcome] = []
     for g in gates:
         missing = [d for d in days if (g.asset, g.name, d) not in seen]
@@ -261,7 +245,7 @@ def history_status(warehouse: Warehouse, pipeline: str, days: list[date]) -> dic
     latest = history.latest(
         warehouse, [(g.asset, g.name) for g in gates], min(days), max(days) + timedelta(1)
     )
-    got = {(r["asset"], r["check_name"], _d(r["partition_day"])): r for r in latest.to_dict("records")}
+    got = {(r["asset"], r["check_name"], to_date(r["partition_day"])): r for r in latest.to_dict("records")}
     for g in gates:
         for d in days:
             r = got.get((g.asset, g.name, d))
@@ -409,7 +393,7 @@ def _values(
     cur.execute(f"select {', '.join(keys + audited)} from {rel} where {spec.day_column} in ({marks})", units)
     for r in cur.fetchall():
         row_key = "/".join(str(x) for x in r[1 : len(keys)])
-        out.setdefault(_d(r[0]), {})[row_key] = dict(zip(audited, r[len(keys) :], strict=True))
+        out.setdefault(to_date(r[0]), {})[row_key] = dict(zip(audited, r[len(keys) :], strict=True))
     return out
 
 
@@ -422,7 +406,7 @@ def _changes(
         for c in audited:
             va, vb = a.get(c), b.get(c)
             if va != vb and not (isinstance(va, float) and isinstance(vb, float) and va != va and vb != vb):
-                out.append(Restatement(unit, key, c, _num(va), _num(vb)))
+                out.append(Restatement(unit, key, c, num(va), num(vb)))
     return out
 
 
@@ -443,7 +427,7 @@ def _attempted(cur, target: str, units: list[date]) -> set[date]:
         f"select distinct unit from ops.publication_log where investor_table = ? and unit in ({marks})",
         [target, *units],
     )
-    return {_d(r[0]) for r in cur.fetchall()}
+    return {to_date(r[0]) for r in cur.fetchall()}
 
 
 def _ensure_ops(cur, schema: str) -> None:
@@ -480,12 +464,12 @@ def _update_drift(
         f"from ops.publication_drift where investor_table = ? and unit in ({marks})",
         [target, *units],
     )
-    first = {(_d(r[0]), r[1], r[2]): (r[3], r[4], r[5]) for r in cur.fetchall()}
+    first = {(to_date(r[0]), r[1], r[2]): (r[3], r[4], r[5]) for r in cur.fetchall()}
     rows = []
     for u in units:
         for key, vals in computed[u].items():
             for col, v in vals.items():
-                latest = _num(v)
+                latest = num(v)
                 f = first.get((u, key, col))
                 if f is None:
                     if u not in published_now:
@@ -794,7 +778,7 @@ def _publish_derived(
                 f"{base.day_column} < ?",
                 [min(units), max(_period_end(u, spec.period) for u in units)],
             )
-            have = {_d(r[0]) for r in cur.fetchall()}
+            have = {to_date(r[0]) for r in cur.fetchall()}
         # a period covers its days up to the run's last day or its newest published day if later
         for unit, covered in units.items():
             newest = max((d for d in have if unit <= d < _period_end(unit, spec.period)), default=None)
