@@ -37,6 +37,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--check", action="append", default=None, help="only this check name (repeatable)")
     p.add_argument("--no-history", action="store_true", help="do not append to ops.check_history")
+    p.add_argument(
+        "--now",
+        default=None,
+        help="judge freshness as of this UTC instant, like the run tag metrics/now "
+        "(e.g. 2026-10-02T06:00:00Z; default: the wall clock)",
+    )
     p.set_defaults(func=cmd_run)
 
 
@@ -60,9 +66,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not selected:
         print("no check matches --pipeline/--check", file=sys.stderr)
         return 2
+    from metrics_assets.run_clock import RunClockError, parse_now
+
+    try:
+        now = parse_now(args.now) if args.now is not None else None
+    except RunClockError as exc:
+        print(f"--now: {exc}", file=sys.stderr)
+        return 2
     run_id = f"ci-{utc_now():%Y%m%dT%H%M%S}"
     warehouse = Warehouse.from_env()
-    outcomes = run_all_checks(warehouse, args.start, end + timedelta(days=1), run_id=run_id, checks=selected)
+    outcomes = run_all_checks(
+        warehouse, args.start, end + timedelta(days=1), run_id=run_id, checks=selected, now=now
+    )
     if not args.no_history:
         history.append(warehouse, outcomes)
     report = build_report(outcomes, args.start, end, run_id)

@@ -1,16 +1,11 @@
 """The one place that assembles the code location's Definitions."""
 
-import os
-import shutil
-import sys
-from pathlib import Path
-
 import dagster as dg
-from dagster_dbt import DbtCliResource
 
 from checks import ASSET_CHECKS
 from metrics_assets.alerting import ALERT_SENSORS
 from metrics_assets.dbt_assets import DBT_PROJECT, metrics_dbt_models
+from metrics_assets.dbt_cli import MetricsDbtCli, dbt_executable
 from metrics_assets.jobs import ALL_PIPELINES_JOB, DAILY_SCHEDULE
 from metrics_assets.oncall.assets import oncall_schedule
 from metrics_assets.publish import PUBLISH_ASSETS
@@ -18,16 +13,6 @@ from metrics_assets.raw_assets import RAW_ASSETS
 from metrics_assets.rules import world
 from resources.raw_source import RawSource
 from resources.warehouse import Warehouse
-
-DBT_CHILD = Path(__file__).parent / "bin" / "dbt-child"
-
-
-def dbt_executable() -> str:
-    """dbt from the same environment as this interpreter (even when the venv is not activated),
-    started through bin/dbt-child so that it dies with the step that started it."""
-    local = Path(sys.executable).parent / "dbt"
-    os.environ["METRICS_DBT_BIN"] = str(local) if local.exists() else (shutil.which("dbt") or "dbt")
-    return str(DBT_CHILD)
 
 
 def build_resources(warehouse: Warehouse | None = None) -> dict[str, object]:
@@ -39,8 +24,8 @@ def build_resources(warehouse: Warehouse | None = None) -> dict[str, object]:
             mode="synthetic" if warehouse.backend == "duckdb" else "landed",
             scale_factor=w.scale_factor, seed=w.seed, launch_date=w.launch_date.isoformat(),
         ),
-        "dbt": DbtCliResource(project_dir=DBT_PROJECT, profiles_dir=str(DBT_PROJECT.profiles_dir),
-                              target=DBT_PROJECT.target, dbt_executable=dbt_executable()),
+        "dbt": MetricsDbtCli(project_dir=DBT_PROJECT, profiles_dir=str(DBT_PROJECT.profiles_dir),
+                             target=DBT_PROJECT.target, dbt_executable=dbt_executable()),
     }
 
 

@@ -271,8 +271,8 @@ def _by_kind(step_s: dict[str, float], emitted: dict[str, set[str]]) -> dict[str
 
 def w_dbt_build(db: str, start: str, end: str, target_path: str) -> dict:
     """`dbt build --vars <window>`: what the Dagster asset runs, without Dagster."""
+    from metrics_assets.dbt_cli import dbt_executable
     from metrics_assets.dbt_vars import dbt_vars_json
-    from metrics_assets.definitions import dbt_executable
 
     cmd = [
         dbt_executable(),
@@ -346,8 +346,8 @@ def w_floor(db: str, start: str, end: str, target_path: str, tests: bool = True)
     connection; then, timed separately, every compiled dbt test as `select count(*)`."""
     import duckdb
 
+    from metrics_assets.dbt_cli import dbt_executable
     from metrics_assets.dbt_vars import dbt_vars_json
-    from metrics_assets.definitions import dbt_executable
 
     cmd = [
         dbt_executable(),

@@ -22,3 +22,15 @@ def small_world(tmp_path_factory):
     path = tmp_path_factory.mktemp("small_world") / "warehouse.duckdb"
     instance = dg.DagsterInstance.ephemeral()
     return build_world(path, WORLD_START, WORLD_END, instance)
+
+
+# Modules that take minutes start first, one per worker, so the short ones fill in around them
+# (pytest-xdist --dist loadfile hands out modules in collection order).
+_LONG_FIRST = (
+    "test_real_use.py", "test_daily_replay.py", "test_detection_matrix.py", "test_dbt_idempotence.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {name: i for i, name in enumerate(_LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))

@@ -161,3 +161,30 @@ def test_ci_runner_reports_and_exits_on_error(tmp_path: Path, monkeypatch, capsy
     ]
     hist = wh.query_df("select count(distinct run_id) as runs, count(*) as n from ops.check_history")
     assert int(hist["runs"].iloc[0]) == 2 and int(hist["n"].iloc[0]) == 2 * 48
+
+
+def test_ci_runner_takes_the_run_clock(monkeypatch, capsys):
+    """`--now` is the run clock of `metrics checks run` (as the run tag metrics/now is for a run);
+    a bad value exits 2 naming the option, before the warehouse is opened."""
+    import argparse
+    from datetime import datetime
+
+    from metrics_assets import cli_checks
+
+    seen = {}
+
+    def fake_run_all(warehouse, start, end, **kw):
+        seen.update(kw)
+        return []
+
+    monkeypatch.setattr(cli_checks, "run_all_checks", fake_run_all)
+    monkeypatch.setattr("resources.warehouse.Warehouse.from_env", classmethod(lambda cls: None))
+    parser = argparse.ArgumentParser()
+    cli_checks.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["checks", "run", "--start", "2025-03-01", "--now", "2025-03-02T06:00:00Z",
+                              "--no-history"])
+    assert args.func(args) == 0
+    assert seen["now"] == datetime(2025, 3, 2, 6, 0)
+    args = parser.parse_args(["checks", "run", "--start", "2025-03-01", "--now", "tomorrow", "--no-history"])
+    assert args.func(args) == 2
+    assert "--now" in capsys.readouterr().err

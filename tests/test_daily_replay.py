@@ -1,15 +1,15 @@
-"""Daily operation, replayed: what investors see after two weeks of morning runs equals an
+"""Daily operation, replayed: what investors see after nine morning runs equals an
 independent recomputation from the final raw data.
 
 World: the configured generator at SF 0.02; users, closures and assignments since launch; every
 source built once for 2026-09-03..2026-09-30 (28 days: the baselines' history) by a run whose
-clock is 2026-10-01 06:00. Then the daily job runs once per day for 2026-10-01..2026-10-14, in
+clock is 2026-10-01 06:00. Then the daily job runs once per day for 2026-10-01..2026-10-09, in
 order, each with the run clock (tag metrics/now) at 06:00 the next morning, so each run lands
 only what had landed by then: yesterday's cost lines, payments and refunds recorded before 06:00
 are there, later ones are not.
 
 Compared with tests/reference_metrics.py on the final raw tables:
-  - days inside the last run's lookback (10-07..10-14): every investor number equal to the
+  - days inside the last run's lookback (10-02..10-09): every investor number equal to the
     cent / the unit;
   - older days: equal to the reference of the refunds known by the morning of their last
     restatement, and differing from the final reference only by refunds that landed after
@@ -38,7 +38,7 @@ from tests.world import HISTORY_START, definitions, range_tags
 SF = 0.02
 W0 = date(2026, 9, 3)  # first built day
 X = date(2026, 9, 30)  # last day of the initial build
-REPLAY = [X + timedelta(days=i) for i in range(1, 15)]  # 2026-10-01 .. 2026-10-14
+REPLAY = [X + timedelta(days=i) for i in range(1, 10)]  # 2026-10-01 .. 2026-10-09
 LAST = REPLAY[-1]
 LOOKBACK = 7
 INSIDE = [d for d in REPLAY if d >= LAST - timedelta(days=LOOKBACK)]

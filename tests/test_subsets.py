@@ -31,19 +31,14 @@ of the built warehouse file (~70 MB, 0.1 s).
 The runs select the assets without their asset checks and dbt tests (each investor table keeps
 its own `publication_gate`, which its publish step yields): a check only reads the warehouse and
 writes ops.check_history, and publication evaluates every ERROR gate of its pipeline that the run
-did not, so every compared table is the same as with checks. Test-only speed-ups that change
-nothing a run writes: the dbt version is read from the dbt-core package of this environment (the
-dbt the runs start) instead of `dbt --version`; dagster-dbt's in-process adapter handle is not
-built (it serves only row-count/column metadata fetches, which the dbt asset never asks for); and
-runs of one window (same --vars) start from the window's first parse.
+did not, so every compared table is the same as with checks. A test-only speed-up that changes
+nothing a run writes: runs of one window (same --vars) start from the window's first parse.
 """
 
 import functools
 import hashlib
-import importlib.metadata
 import os
 import shutil
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import date
@@ -53,8 +48,6 @@ import dagster as dg
 import duckdb
 import pytest
 import yaml
-from dagster_dbt import DbtCliResource
-from packaging import version
 
 from metrics_assets.paths import config_dir
 from tests.world import SF, range_tags, use_warehouse
@@ -208,30 +201,6 @@ def fingerprints(path: Path) -> dict[str, tuple[int, str]]:
 # ---------------------------------------------------------------------------------- fixtures
 
 
-@functools.cache
-def _dbt_version(executable: str) -> version.Version:
-    """The version of the dbt the runs start: bin/dbt-child execs METRICS_DBT_BIN, which is this
-    interpreter's environment's dbt (definitions.dbt_executable), so dbt-core's package version;
-    `dbt --version` (~7 s here) only if the runs would start another dbt."""
-    if Path(os.environ.get("METRICS_DBT_BIN", "")).parent == Path(sys.executable).parent:
-        return version.parse(importlib.metadata.version("dbt-core"))
-    return DbtCliResource(project_dir=".", dbt_executable=executable)._cli_version
-
-
-class _TestDbt(DbtCliResource):
-    """DbtCliResource without two per-run costs that change nothing a run writes (the resource is
-    re-created for every run): the version check (see _dbt_version), and the in-process adapter
-    handle (~2-15 s: dbt imports, profile, macros), which dagster-dbt uses only to fetch row counts
-    or column metadata for the events; the dbt asset never asks for them (invocation.stream())."""
-
-    @property
-    def _cli_version(self):  # type: ignore[override]
-        return _dbt_version(self.dbt_executable)
-
-    def _initialize_dbt_core_adapter(self, args):  # type: ignore[override]
-        return None
-
-
 def _definitions(path: Path) -> dg.Definitions:
     from metrics_assets.definitions import build_definitions, build_resources
     from resources.warehouse import Warehouse
@@ -241,11 +210,6 @@ def _definitions(path: Path) -> dg.Definitions:
     raw = resources["raw_source"]
     resources["raw_source"] = type(raw)(
         mode=raw.mode, scale_factor=SF, seed=raw.seed, launch_date=raw.launch_date
-    )
-    dbt = resources["dbt"]
-    resources["dbt"] = _TestDbt(
-        project_dir=dbt.project_dir, profiles_dir=dbt.profiles_dir, target=dbt.target,
-        dbt_executable=dbt.dbt_executable,
     )
     return build_definitions(resources)
 
