@@ -19,6 +19,7 @@ from typing import Any
 from checks.core import CheckOutcome, run_all_checks, utc_now
 from checks.registry import catalogue
 from metrics_assets.config import ConfigError
+from metrics_assets.run_clock import RunClockError, parse_now
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,8 +67,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not selected:
         print("no check matches --pipeline/--check", file=sys.stderr)
         return 2
-    from metrics_assets.run_clock import RunClockError, parse_now
-
     try:
         now = parse_now(args.now) if args.now is not None else None
     except RunClockError as exc:
