@@ -59,3 +59,30 @@ def test_alert_sensors_load_with_the_real_definitions():
     names = {s.name for s in full.get_repository_def().sensor_defs}
     assert {"alert_on_failed_runs", "alert_on_check_failures", "alert_on_freshness_failures",
             "escalate_open_incidents"} <= names
+
+
+def _meta(spec, key: str):
+    value = spec.metadata.get(key)
+    return getattr(value, "value", value)
+
+
+def test_every_check_routes_to_the_pipeline_it_is_declared_for():
+    """One rule, over every check of the definitions: a check's failure goes to the pipeline its
+    metadata declares, whose runbook it links. Before, 18 checks declared profit_agg (they gate
+    investor profit and link profit_agg.md) but paged profit_unit, the nearest tagged reader of
+    their asset (e.g. raw/orders:source_contract, fct_order_profit:cost_coverage_per_region)."""
+    pipelines = pipeline_config().pipelines
+    keys = sorted(GRAPH.asset_check_keys, key=lambda k: k.to_user_string())
+    assert len(keys) > 100
+    differs_from_asset = 0
+    for key in keys:
+        spec = GRAPH.get_check_spec(key)
+        declared = _meta(spec, "pipeline")
+        assert declared in pipelines, f"{key.to_user_string()}: no pipeline declared"
+        (route,) = ROUTER.routes(key)
+        assert route.pipeline == declared, key.to_user_string()
+        assert f"/runbooks/{declared}.md" in _meta(spec, "runbook"), key.to_user_string()
+        if pipelines[declared].is_investor:
+            assert route.feeds_investor, key.to_user_string()
+        differs_from_asset += [r.pipeline for r in ROUTER.routes(key.asset_key)] != [declared]
+    assert differs_from_asset  # the rule is exercised: some checks declare another pipeline

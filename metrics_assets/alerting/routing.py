@@ -1,8 +1,11 @@
 """Map asset keys to pipelines through the asset graph.
 
 Tagged assets carry `pipeline=<id>`; untagged ones (raw sources, helpers) belong to the
-pipelines of their nearest tagged descendants. An asset "feeds investor" when any asset
-downstream of it has audience=investor, which lifts an experiment failure to sev1.
+pipelines of their nearest tagged descendants. A check routes to the pipeline it is declared
+for (its `pipeline` metadata), not to its asset's: a raw-orders check that gates investor
+profit pages profit_agg's owners even though raw/orders' nearest tagged reader is profit_unit.
+An asset "feeds investor" when any asset downstream of it has audience=investor, which lifts an
+experiment failure to sev1.
 """
 
 from __future__ import annotations
@@ -64,9 +67,23 @@ class AssetRouter:
                     queue.append(child)
         return found
 
+    def _declared_pipeline(self, check_key: Any) -> str | None:
+        value = self._graph.get_check_spec(check_key).metadata.get("pipeline")
+        pid = getattr(value, "value", value)
+        return pid if pid in self._pipelines.pipelines else None
+
     def routes(self, key: Any) -> tuple[Route, ...]:
-        """The pipelines a failure of `key` belongs to; empty when nothing claims it."""
+        """The pipelines a failure of `key` (an asset or a check key) belongs to; empty when
+        nothing claims it."""
         if key in self._routes:
+            return self._routes[key]
+        if hasattr(key, "asset_key"):  # an AssetCheckKey
+            pid = self._declared_pipeline(key)
+            if pid is None:  # no declaration: the check's asset decides
+                return self.routes(key.asset_key)
+            feeds = self._pipelines.pipelines[pid].is_investor or any(
+                r.feeds_investor for r in self.routes(key.asset_key))
+            self._routes[key] = (Route(pid, feeds),)
             return self._routes[key]
         if key not in self._keys:
             return ()

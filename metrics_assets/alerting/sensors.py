@@ -51,8 +51,9 @@ def _summary(context, name: str, rep: TickReport) -> str:
     return text
 
 
-def _route_failures(engine: AlertEngine, router: AssetRouter, key: dg.AssetKey, kind: FailureKind, *,
-                    subject: str, at: datetime, partition, detail: str, run_id=None) -> list[Failure]:
+def _route_failures(engine: AlertEngine, router: AssetRouter, key: dg.AssetKey | dg.AssetCheckKey,
+                    kind: FailureKind, *, subject: str, at: datetime, partition, detail: str,
+                    run_id=None) -> list[Failure]:
     routes = router.routes(key)
     if not routes:
         engine.notify_unmapped(subject, kind, at, detail)
@@ -200,7 +201,7 @@ def checks_tick(context, runtime: AlertRuntime) -> str:
             subject = key.to_user_string()
             if last.evaluation.passed:
                 at = _ts(last.event.timestamp)
-                for r in router.routes(key.asset_key):
+                for r in router.routes(key):
                     recoveries += [Recovery(r.pipeline, k, subject, at, partition)
                                    for k in (FailureKind.CHECK_ERROR, FailureKind.CHECK_WARN)]
                 continue
@@ -211,7 +212,7 @@ def checks_tick(context, runtime: AlertRuntime) -> str:
                 kind = (FailureKind.CHECK_ERROR if ev.severity == dg.AssetCheckSeverity.ERROR
                         else FailureKind.CHECK_WARN)
                 detail = ev.description or f"check {key.name} failed ({ev.severity.value})"
-                failures += _route_failures(engine, router, key.asset_key, kind, subject=subject,
+                failures += _route_failures(engine, router, key, kind, subject=subject,
                                             at=_ts(rec.event.timestamp), partition=partition,
                                             detail=detail, run_id=rec.run_id or None)
         rep = engine.report(failures).merge(engine.recover(recoveries))
