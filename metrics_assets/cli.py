@@ -1,37 +1,59 @@
-"""`metrics` command line: one entry point, one module per command family."""
+"""`metrics` command line: one entry point, one module per command family.
+
+The top level knows only the families' names and one-line help, so `metrics --help` imports
+nothing but argparse; `metrics <family> ...` imports that family's module alone and lets it
+build its parser.
+"""
 
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
-
-# Each module exposes register(subparsers) and sets `func` on its parsers.
-COMMAND_MODULES = (
-    "metrics_assets.cli_up",
-    "metrics_assets.cli_oncall",
-    "metrics_assets.cli_incidents",
-    "metrics_assets.cli_checks",
-    "metrics_assets.cli_faults",
-)
+from typing import NamedTuple
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="metrics", description=__doc__)
+class Family(NamedTuple):
+    module: str
+    help: str
+
+
+FAMILIES = {
+    "up": Family("metrics_assets.cli_up",
+                 "generate + materialize the last N days, print a summary, start the UI"),
+    "oncall": Family("metrics_assets.cli_oncall",
+                     "on-call rotation: generate, replan, report, table, ics, who"),
+    "incidents": Family("metrics_assets.cli_incidents",
+                        "list, show, acknowledge and resolve alert incidents"),
+    "checks": Family("metrics_assets.cli_checks", "runbook checks (asset checks) outside Dagster"),
+    "faults": Family("metrics_assets.cli_faults",
+                     "list, inject or revert named faults in the raw layer (DuckDB only)"),
+}
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="metrics", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{" + ",".join(FAMILIES) + "}")
+    for name, family in FAMILIES.items():
+        sub.add_parser(name, help=family.help, add_help=False)
+    return parser
+
+
+def build_parser(family: str) -> argparse.ArgumentParser:
+    """The full parser of one command family (its module imported, no other)."""
+    parser = argparse.ArgumentParser(prog="metrics")
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue  # command family not installed in this checkout
-        module.register(sub)
+    spec = FAMILIES[family]
+    family_parser = sub.add_parser(family, help=spec.help, description=spec.help)
+    importlib.import_module(spec.module).register(family_parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] not in FAMILIES:
+        _top_parser().parse_args(argv)  # prints help or the usage error, and exits
+    args = build_parser(argv[0]).parse_args(argv)
     return int(args.func(args) or 0)
 
 

@@ -22,8 +22,7 @@ from metrics_assets.config import ConfigError
 from metrics_assets.run_clock import RunClockError, parse_now
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    checks = sub.add_parser("checks", help="runbook checks (asset checks) outside Dagster")
+def register(checks: argparse.ArgumentParser) -> None:
     csub = checks.add_subparsers(dest="checks_command", required=True)
     p = csub.add_parser("run", help="run all checks for a day or range; JSON + JUnit report; exit 1 on ERROR")
     p.add_argument("--start", type=date.fromisoformat, required=True, help="first day (UTC, YYYY-MM-DD)")

@@ -13,8 +13,7 @@ from datetime import date
 from typing import Any
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("faults", help="list, inject or revert named faults in the raw layer (DuckDB only)")
+def register(p: argparse.ArgumentParser) -> None:
     fsub = p.add_subparsers(dest="faults_command", required=True)
 
     ls = fsub.add_parser("list", help="every fault, the failure mode it targets and its parameters")

@@ -93,8 +93,7 @@ def _act(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("incidents", help="list, show, acknowledge and resolve alert incidents")
+def register(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="incidents_command", required=True)
 
     def common(sp: argparse.ArgumentParser) -> argparse.ArgumentParser:

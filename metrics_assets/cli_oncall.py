@@ -160,8 +160,7 @@ def _guard(fn):  # noqa: ANN001, ANN202 -- wraps a command: clear message + exit
     return run
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("oncall", help="on-call rotation: generate, replan, report, table, ics, who")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--team", help="team config (default config/team.yaml)")
     osub = p.add_subparsers(dest="oncall_command", required=True)
 
@@ -200,14 +199,3 @@ def register(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--at", help="ISO time; naive means the team time zone (IST)")
     w.add_argument("--schedule", help="a schedule JSON file (default: every published schedule)")
     w.add_argument("--json", action="store_true")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="metrics")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -29,8 +29,7 @@ def dagster_home() -> Path:
     return home
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("up", help="generate + materialize the last N days, print a summary, start the UI")
+def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--days", type=int, default=90, help="days to materialize, ending yesterday (default 90)")
     p.add_argument("--end", type=date.fromisoformat, default=None, help="last day (default: yesterday UTC)")
     p.add_argument("--headless", action="store_true", help="exit after the summary (CI, scripts)")

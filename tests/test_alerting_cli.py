@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
-
 import pytest
 
 from metrics_assets.alerting.clock import FakeClock
 from metrics_assets.alerting.model import Failure, FailureKind
-from metrics_assets.cli_incidents import register
+from metrics_assets.cli import build_parser
 from resources.incident_store import IncidentStore
 from tests.fakes.alerting import engine_for_test
 from tests.fakes.oncall import ist
 
 
 def _cli(argv):
-    parser = argparse.ArgumentParser(prog="metrics")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
+    args = build_parser(argv[0]).parse_args(argv)
     return args.func(args)
 
 

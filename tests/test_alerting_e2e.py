@@ -9,7 +9,6 @@ which feeds investor assets -> sev1, paged 24x7).
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
@@ -19,7 +18,7 @@ from metrics_assets.alerting.clock import FakeClock
 from metrics_assets.alerting.model import Status
 from metrics_assets.alerting.runtime import AlertRuntime
 from metrics_assets.alerting.sensors import build_alert_sensors
-from metrics_assets.cli_incidents import register
+from metrics_assets.cli import build_parser
 from metrics_assets.oncall.lookup import OnCallLookup
 from resources.incident_store import IncidentStore
 from resources.raw_source import RawSource
@@ -32,9 +31,7 @@ PINNED = datetime(2026, 3, 4, 4, 30, tzinfo=UTC)
 
 
 def _cli(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser()
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
+    args = build_parser(argv[0]).parse_args(argv)
     return args.func(args)
 
 

@@ -12,6 +12,7 @@ import yaml
 from checks.core import IMPLEMENTATIONS, load_implementations
 from checks.registry import load_catalogue
 from checks.settings import load_check_settings
+from metrics_assets.cli import build_parser
 from metrics_assets.config import PIPELINE_IDS, ConfigError
 from metrics_assets.paths import PROJECT_ROOT, config_dir
 
@@ -128,16 +129,12 @@ def test_thresholds_come_from_config():
 
 
 def test_ci_runner_reports_and_exits_on_error(tmp_path: Path, monkeypatch, capsys):
-    from metrics_assets import cli_checks
     from tests.test_checks_detect import DAY, fault, world_copy
 
     wh = world_copy(tmp_path / "w.duckdb")
     monkeypatch.setenv("METRICS_DUCKDB_PATH", wh.path)
     monkeypatch.setenv("METRICS_WAREHOUSE", "duckdb")
-    import argparse
-
-    parser = argparse.ArgumentParser()
-    cli_checks.register(parser.add_subparsers(dest="command"))
+    parser = build_parser("checks")
     args = parser.parse_args(["checks", "run", "--start", str(DAY), "--report-dir", str(tmp_path / "ok")])
     assert args.func(args) == 0
     fault("fx_gap")(wh)
@@ -166,7 +163,6 @@ def test_ci_runner_reports_and_exits_on_error(tmp_path: Path, monkeypatch, capsy
 def test_ci_runner_takes_the_run_clock(monkeypatch, capsys):
     """`--now` is the run clock of `metrics checks run` (as the run tag metrics/now is for a run);
     a bad value exits 2 naming the option, before the warehouse is opened."""
-    import argparse
     from datetime import datetime
 
     from metrics_assets import cli_checks
@@ -179,8 +175,7 @@ def test_ci_runner_takes_the_run_clock(monkeypatch, capsys):
 
     monkeypatch.setattr(cli_checks, "run_all_checks", fake_run_all)
     monkeypatch.setattr("resources.warehouse.Warehouse.from_env", classmethod(lambda cls: None))
-    parser = argparse.ArgumentParser()
-    cli_checks.register(parser.add_subparsers(dest="command"))
+    parser = build_parser("checks")
     args = parser.parse_args(["checks", "run", "--start", "2025-03-01", "--now", "2025-03-02T06:00:00Z",
                               "--no-history"])
     assert args.func(args) == 0

@@ -12,7 +12,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from metrics_assets.cli_oncall import main
+from metrics_assets.cli import main
 from metrics_assets.oncall.assets import oncall_schedule
 from metrics_assets.oncall.lookup import OnCallLookup
 from metrics_assets.paths import config_dir
