@@ -137,9 +137,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _summary(start: date, end: date, elapsed: float, ok: bool) -> None:
+    # deferred: `metrics up --help` and argument errors must not pay for importing Dagster
     import dagster as dg
 
-    from metrics_assets.definitions import defs
+    from metrics_assets.definitions import build_definitions
     from metrics_assets.summary import print_summary
 
-    print_summary(defs, dg.DagsterInstance.get(), start, end, elapsed, run_ok=ok)
+    print_summary(build_definitions(), dg.DagsterInstance.get(), start, end, elapsed, run_ok=ok)

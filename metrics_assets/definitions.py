@@ -42,4 +42,9 @@ def build_definitions(resources: dict[str, object] | None = None) -> dg.Definiti
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    """The code location's entry point (workspace.yaml, `dg`, `dagster -m`): built when Dagster
+    loads it, not when the module is imported. Code that needs the object calls
+    `build_definitions()`."""
+    return build_definitions()

@@ -409,7 +409,7 @@ def w_import() -> dict:
     import metrics_assets.definitions as d
 
     secs = time.perf_counter() - t0
-    repo = d.defs.get_repository_def()
+    repo = d.build_definitions().get_repository_def()
     return {
         "import_s": round(secs, 3),
         "assets": len(repo.asset_graph.get_all_asset_keys()),

@@ -8,8 +8,9 @@ import dagster as dg
 from metrics_assets.alerting import ALERT_SENSORS
 from metrics_assets.alerting.routing import AssetRouter
 from metrics_assets.config import pipeline_config
-from metrics_assets.definitions import defs
+from metrics_assets.definitions import build_definitions
 
+defs = build_definitions()
 GRAPH = defs.resolve_asset_graph()
 ROUTER = AssetRouter(GRAPH, pipeline_config())
 

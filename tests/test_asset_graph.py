@@ -9,9 +9,10 @@ import dagster as dg
 import pytest
 
 from metrics_assets.config import pipeline_config
-from metrics_assets.definitions import defs
+from metrics_assets.definitions import build_definitions
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_specs.json"
+defs = build_definitions()
 GRAPH = defs.resolve_asset_graph()
 
 

@@ -88,8 +88,9 @@ class Graph:
 
 @functools.cache
 def _graph() -> Graph:
-    from metrics_assets.definitions import defs
+    from metrics_assets.definitions import build_definitions
 
+    defs = build_definitions()
     graph = defs.resolve_asset_graph()
     job_keys = defs.resolve_job_def("all_pipelines").asset_layer.selected_asset_keys
     keys = sorted(job_keys, key=lambda k: k.to_user_string())
@@ -147,8 +148,9 @@ PLANS = {w: _plan(w) for w in WINDOWS}
 
 def _case_tables(run: Run) -> dict[str, str]:
     """schema.table -> the case that owns it (raw/<s> -> raw.<s>, model m -> <its schema>.m)."""
-    from metrics_assets.definitions import defs
+    from metrics_assets.definitions import build_definitions
 
+    defs = build_definitions()
     graph = defs.resolve_asset_graph()
     owner: dict[str, str] = {}
     for case in run.cases:
