@@ -3,6 +3,7 @@
 import json
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
@@ -26,10 +27,28 @@ DBT_PROJECT = DbtProject(
 )
 
 
-def ensure_manifest() -> None:
-    """Parse the dbt project once if no manifest exists; definitions then load the cached file."""
-    if not DBT_PROJECT.manifest_path.exists():
-        DBT_PROJECT.preparer.prepare(DBT_PROJECT)
+def manifest_is_stale(project_dir: Path, manifest: Path) -> bool:
+    """True when the manifest is missing or older than a model, macro, test or project file."""
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    files = [project_dir / "dbt_project.yml"]
+    for folder in ("models", "macros", "tests", "seeds", "snapshots"):
+        files += [f for f in (project_dir / folder).rglob("*") if f.is_file()]
+    return any(f.stat().st_mtime > built for f in files if f.exists())
+
+
+def ensure_manifest(project: DbtProject = DBT_PROJECT) -> None:
+    """Parse the dbt project when there is no manifest and, under `dagster dev` (dagster-dbt's
+    `prepare_if_dev` condition), whenever a model or macro changed since the last parse, so an
+    edited model is picked up on reload. Unlike `prepare_if_dev`, an unchanged project is not
+    re-parsed: dev run workers inherit the dev flag and would each re-parse (and rewrite the
+    manifest other runs are reading) for nothing."""
+    dev = project.preparer.using_dagster_dev()
+    if not project.manifest_path.exists() or (
+        dev and manifest_is_stale(Path(project.project_dir), project.manifest_path)
+    ):
+        project.preparer.prepare(project)
 
 
 ensure_manifest()

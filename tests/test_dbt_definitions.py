@@ -298,3 +298,41 @@ def test_retention_counts_any_user_id_of_the_person(fixture_db: Path) -> None:
         )
     }
     assert rows[D1] == (2, 1, None)  # h3 active on D2; D7 not observable yet
+
+
+def test_an_edited_model_is_reparsed_under_dagster_dev(tmp_path, monkeypatch):
+    """`dagster dev` (DAGSTER_IS_DEV_CLI) re-parses the dbt project when a model changed since the
+    manifest was written, and only then; outside dev the cached manifest is kept."""
+    import os
+    import time
+
+    from dagster_dbt import DbtProject
+
+    from metrics_assets.dbt_assets import ensure_manifest, manifest_is_stale
+
+    project_dir = tmp_path / "dbt"
+    (project_dir / "models").mkdir(parents=True)
+    (project_dir / "dbt_project.yml").write_text("name: t\n")
+    model = project_dir / "models" / "m.sql"
+    model.write_text("select 1 as x\n")
+    manifest = project_dir / "target" / "manifest.json"
+    manifest.parent.mkdir()
+    manifest.write_text("{}")
+    old = time.time() - 60
+    os.utime(model, (old, old))
+    os.utime(project_dir / "dbt_project.yml", (old, old))
+    project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
+    calls = []
+    monkeypatch.setattr(project.preparer, "prepare", lambda p: calls.append(p))
+
+    assert not manifest_is_stale(project_dir, manifest)
+    monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")
+    ensure_manifest(project)
+    assert calls == []  # unchanged: no re-parse
+    model.write_text("select 2 as x\n")  # edited after the manifest
+    assert manifest_is_stale(project_dir, manifest)
+    ensure_manifest(project)
+    assert calls == [project]
+    monkeypatch.delenv("DAGSTER_IS_DEV_CLI")
+    ensure_manifest(project)
+    assert calls == [project]  # outside dev the cached manifest is used
