@@ -4,10 +4,13 @@ import dagster as dg
 
 from checks import ASSET_CHECKS
 from metrics_assets.alerting import ALERT_SENSORS
+from metrics_assets.config import PipelineConfig, pipeline_config
 from metrics_assets.dbt_assets import DBT_PROJECT, metrics_dbt_models
 from metrics_assets.dbt_cli import MetricsDbtCli, dbt_executable
 from metrics_assets.jobs import ALL_PIPELINES_JOB, DAILY_SCHEDULE
 from metrics_assets.oncall.assets import oncall_schedule
+from metrics_assets.oncall.ownership import validate_ownership
+from metrics_assets.oncall.team import TeamConfig, team_config
 from metrics_assets.publish import PUBLISH_ASSETS
 from metrics_assets.raw_assets import RAW_ASSETS
 from metrics_assets.rules import world
@@ -29,7 +32,20 @@ def build_resources(warehouse: Warehouse | None = None) -> dict[str, object]:
     }
 
 
-def build_definitions(resources: dict[str, object] | None = None) -> dg.Definitions:
+def validate_config(pipelines: PipelineConfig | None = None, team: TeamConfig | None = None) -> None:
+    """Judge the config that routing depends on when the code location loads: an owner who is
+    no one in the team, or a broken ownership rule, stops the load naming the rule and pipeline
+    (before, only `metrics oncall` checked it, and the sensors ran with it)."""
+    validate_ownership(pipelines or pipeline_config(), team or team_config())
+
+
+def build_definitions(
+    resources: dict[str, object] | None = None,
+    *,
+    pipelines: PipelineConfig | None = None,
+    team: TeamConfig | None = None,
+) -> dg.Definitions:
+    validate_config(pipelines, team)
     return dg.Definitions(
         assets=[*RAW_ASSETS, metrics_dbt_models, *PUBLISH_ASSETS, oncall_schedule],
         asset_checks=ASSET_CHECKS,

@@ -110,3 +110,13 @@ def test_each_ownership_rule_fails_on_bad_owners(owners, rule, pipeline) -> None
     assert any(p.startswith(f"[{rule}]") and pipeline in p for p in problems), problems
     with pytest.raises(ConfigError, match=rule):
         validate_ownership(cfg, default_team())
+
+
+def test_broken_ownership_stops_the_code_location_from_loading() -> None:
+    """The same rules run when the definitions are built, not only in `metrics oncall`."""
+    from metrics_assets.definitions import build_definitions
+
+    cfg = _pipelines(growth_agg=("nobody@metrics.example.com", AM))
+    with pytest.raises(ConfigError, match=r"\[owner-in-team\] pipeline growth_agg: primary owner nobody@"):
+        build_definitions(pipelines=cfg)
+    build_definitions(pipelines=pipeline_config())  # the shipped config loads
