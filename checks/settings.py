@@ -196,6 +196,10 @@ class InvestorTable(_M):
     depends_on_days_after: int = Field(default=0, ge=0, le=120)
     row_key: list[str] = Field(default_factory=list)  # columns telling a unit's rows apart
     derived_from: str | None = None  # period tables: aggregated from this PUBLISHED daily table
+    # columns fed by data that lands after the day is published by design (refunds), and how each
+    # enters the table's other columns ({refunds_usd: {profit_usd: -1}}): their restatements are
+    # recorded but not held against the accuracy SLO
+    late_inputs: dict[str, dict[str, float]] = Field(default_factory=dict)
 
 
 class Feed(_M):

@@ -17,7 +17,10 @@ month, or older than the lookback) that is already published needs the run tag
 Month and quarter tables are not copied from their marts: they are aggregated from the PUBLISHED
 daily rows (`derived_from`), so they always equal the sum of what investors see and change only
 when those days do. ops.publication_drift keeps, per table, day, row and column, the first
-published value and the latest value a rebuild computed (the accuracy SLO, `accuracy_slo_pp`).
+published value and the latest value a rebuild computed. The accuracy SLO (`accuracy_slo_pp`)
+is judged on that drift net of the table's declared late inputs (`late_inputs`): a refund that
+lands days after its order's day restates profit by design (a recorded restatement, not a
+computing error), while an FX, cost-table or rounding fault moves revenue or cost and counts.
 Every decision is a row of ops.publication_log: published, restated, pending or refused.
 """
 
@@ -62,9 +65,15 @@ create table if not exists ops.publication_drift (
     investor_table varchar, unit date, row_key varchar, column_name varchar,
     first_value double, first_run_id varchar, first_published_at timestamp,
     latest_value double, latest_run_id varchar, latest_at timestamp,
-    rel_diff double, slo_rel double, breached boolean
+    rel_diff double, slo_rel double, breached boolean,
+    late_delta double, net_rel_diff double
 )
 """
+# tables made before the late-input split gain its two columns
+DRIFT_MIGRATION = (
+    "alter table ops.publication_drift add column if not exists late_delta double",
+    "alter table ops.publication_drift add column if not exists net_rel_diff double",
+)
 
 # gate problems, by kind: a failed or errored check, a check that could not be evaluated, none yet
 FAILED, UNEVALUABLE, UNAUDITED = "failed", "could not be evaluated", NOT_AUDITED
@@ -433,7 +442,7 @@ def _attempted(cur, target: str, units: list[date]) -> set[date]:
 def _ensure_ops(cur, schema: str) -> None:
     cur.execute(f"create schema if not exists {schema}")
     cur.execute("create schema if not exists ops")
-    for ddl in (LOG_DDL, RESTATEMENTS_DDL, DRIFT_DDL):
+    for ddl in (LOG_DDL, RESTATEMENTS_DDL, DRIFT_DDL, *DRIFT_MIGRATION):
         cur.execute(ddl)
 
 
@@ -445,6 +454,19 @@ def _ensure_target(cur, target: str, model: str) -> None:
     )
 
 
+def _late_delta(
+    col: str, late_inputs: dict[str, dict[str, float]], change: dict[str, float | None]
+) -> float | None:
+    """The part of `col`'s change since first publication that late inputs explain: all of a late
+    input's own change, and each late input's change times its coefficient in `col`."""
+    if col in late_inputs:
+        return change.get(col)
+    parts = [(coef, change.get(k)) for k, into in late_inputs.items() for c, coef in into.items() if c == col]
+    if any(d is None for _, d in parts):
+        return None
+    return sum(coef * d for coef, d in parts)
+
+
 def _update_drift(
     cur,
     target: str,
@@ -452,11 +474,20 @@ def _update_drift(
     published_now: set[date],
     run_id: str,
     now: datetime,
+    late_inputs: dict[str, dict[str, float]],
 ) -> None:
-    """Keep, per unit, row and column, the first published value and the latest computed one."""
+    """Keep, per unit, row and column, the first published value and the latest computed one,
+    with the drift net of late inputs that the SLO judges."""
     units = sorted(computed)
     if not units:
         return
+    named = set(late_inputs) | {c for into in late_inputs.values() for c in into}
+    present = {c for u in units for vals in computed[u].values() for c in vals}
+    if present and named - present:
+        raise ValueError(
+            f"publication.tables.{target.split('.')[-1]}.late_inputs: {sorted(named - present)} "
+            f"are not audited columns of {target} ({sorted(present)})"
+        )
     slo = check_settings().publication.accuracy_slo_pp / 100
     marks = ", ".join(["?"] * len(units))
     cur.execute(
@@ -468,14 +499,24 @@ def _update_drift(
     rows = []
     for u in units:
         for key, vals in computed[u].items():
+            firsts: dict[str, tuple] = {}
             for col, v in vals.items():
-                latest = num(v)
                 f = first.get((u, key, col))
-                if f is None:
-                    if u not in published_now:
-                        continue  # never published: no drift to measure yet
-                    f = (latest, run_id, now)
+                if f is None and u in published_now:
+                    f = (num(v), run_id, now)
+                if f is not None:  # else never published: no drift to measure yet
+                    firsts[col] = f
+            change = {
+                c: (num(vals[c]) - f[0]) if num(vals[c]) is not None and f[0] is not None else None
+                for c, f in firsts.items()
+            }
+            for col, f in firsts.items():
+                latest = num(vals[col])
                 rel = _rel(f[0], latest)
+                late = _late_delta(col, late_inputs, change) if late_inputs else 0.0
+                net = None
+                if rel is not None and late is not None:
+                    net = _rel(f[0] + late, latest)
                 rows.append(
                     (
                         target,
@@ -490,7 +531,9 @@ def _update_drift(
                         now,
                         rel,
                         slo,
-                        rel is not None and rel > slo,
+                        net is not None and net > slo,
+                        late,
+                        net,
                     )
                 )
     cur.execute(
@@ -498,7 +541,10 @@ def _update_drift(
     )
     if rows:
         cur.executemany(
-            "insert into ops.publication_drift values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            "insert into ops.publication_drift (investor_table, unit, row_key, column_name, first_value, "
+            "first_run_id, first_published_at, latest_value, latest_run_id, latest_at, rel_diff, slo_rel, "
+            "breached, late_delta, net_rel_diff) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
         )
 
 
@@ -539,7 +585,7 @@ def _write(
                 ],
             )
         if drift:
-            _update_drift(cur, target, computed, set(ok), run_id, now)
+            _update_drift(cur, target, computed, set(ok), run_id, now, spec.late_inputs)
         log = [
             (target, u, "restated" if u in report.restated else "published", "", run_id, approver, now)
             for u in ok
@@ -865,7 +911,8 @@ def log_refusals(
 
 DRIFT_SUMMARY_SQL = """
     select investor_table, column_name, count(*) as numbers, max(rel_diff) as max_rel_diff,
-        avg(rel_diff) as mean_rel_diff, sum(case when breached then 1 else 0 end) as breaches,
+        avg(rel_diff) as mean_rel_diff, max(net_rel_diff) as max_net_rel_diff,
+        avg(net_rel_diff) as mean_net_rel_diff, sum(case when breached then 1 else 0 end) as breaches,
         max(slo_rel) as slo_rel
     from ops.publication_drift where rel_diff is not null
     group by 1, 2 order by 1, 2
@@ -874,7 +921,8 @@ DRIFT_SUMMARY_SQL = """
 
 def drift_report(warehouse: Warehouse):
     """Per investor table and column: numbers measured, the largest and mean relative drift
-    (first published vs the latest rebuild) and how many breach the accuracy SLO."""
+    (first published vs the latest rebuild), the same net of late inputs, and how many of those
+    breach the accuracy SLO."""
     return warehouse.query_df(DRIFT_SUMMARY_SQL)
 
 

@@ -172,3 +172,46 @@ def test_publish_asset_in_a_run(tmp_path: Path, broken: bool):
     assert gate.metadata["refused_units"].value == (1 if broken else 0)
     if broken:
         assert "orders_volume_vs_weekday_baseline" in gate.description
+
+
+def _drift(wh, column: str) -> dict:
+    df = wh.query_df(
+        "select rel_diff, late_delta, net_rel_diff, breached from ops.publication_drift "
+        "where investor_table = 'investor.profit_daily' and unit = ? and column_name = ?",
+        [DAY, column],
+    )
+    (row,) = df.to_dict("records")
+    return row
+
+
+def test_accuracy_slo_judges_drift_net_of_late_refunds(tmp_path: Path):
+    """A refund landing after publication restates refunds and profit (recorded drift) without
+    breaching the accuracy SLO; a cost moving after publication (a cost-table or FX fault)
+    breaches it."""
+    wh = world_copy(tmp_path / "w.duckdb")
+    publish_table(wh, "profit_daily", DAYS, run_id="run-1", now=NOW)
+    first = float(_published(wh)[DAY]["profit_usd"])
+    late_refund = 0.2 * abs(first)  # far above the 0.5 pp SLO
+    wh.execute(
+        "update marts.agg_profit_daily set refunds_usd = refunds_usd + ?, profit_usd = profit_usd - ? "
+        "where order_date = ?",
+        [late_refund, late_refund, DAY],
+    )
+    publish_table(wh, "profit_daily", DAYS, run_id="run-2", now=NOW + timedelta(hours=1))
+    profit = _drift(wh, "profit_usd")
+    assert profit["rel_diff"] == pytest.approx(late_refund / abs(first - late_refund))
+    assert profit["late_delta"] == pytest.approx(-late_refund)
+    assert profit["net_rel_diff"] == pytest.approx(0.0, abs=1e-9) and not profit["breached"]
+    refunds = _drift(wh, "refunds_usd")
+    assert refunds["rel_diff"] > 0 and not refunds["breached"]
+    assert refunds["net_rel_diff"] == pytest.approx(0.0)
+
+    wh.execute(
+        "update marts.agg_profit_daily set cost_usd = cost_usd * 1.05, "
+        "profit_usd = revenue_usd - refunds_usd - cost_usd * 1.05 where order_date = ?",
+        [DAY],
+    )
+    publish_table(wh, "profit_daily", DAYS, run_id="run-3", now=NOW + timedelta(hours=2))
+    assert _drift(wh, "cost_usd")["breached"]
+    profit = _drift(wh, "profit_usd")
+    assert profit["net_rel_diff"] > 0.005 and profit["breached"]

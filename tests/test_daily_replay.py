@@ -367,15 +367,27 @@ def test_drift_figures(con):
     from metrics_assets.publish import DRIFT_SUMMARY_SQL
 
     rep = con.execute(DRIFT_SUMMARY_SQL).df()
-    lines = ["", "ops.publication_drift: table | column | numbers | max | mean | breaches of the SLO"]
+    lines = [
+        "",
+        "ops.publication_drift: table | column | numbers | max | mean | max net of late inputs | "
+        "breaches of the SLO (net)",
+    ]
     for r in rep.to_dict("records"):
         lines.append(
             f"  {r['investor_table']} | {r['column_name']} | {r['numbers']} | "
-            f"{100 * r['max_rel_diff']:.3f} pp | {100 * r['mean_rel_diff']:.3f} pp | {int(r['breaches'])}"
+            f"{100 * r['max_rel_diff']:.3f} pp | {100 * r['mean_rel_diff']:.3f} pp | "
+            f"{100 * r['max_net_rel_diff']:.3f} pp | {int(r['breaches'])}"
         )
     print("\n".join(lines))
+    for table in ("investor.profit_daily", "investor.profit_daily_by_region"):
+        profit = rep[rep["investor_table"] == table].set_index("column_name")
+        # revenue, orders and cost are final when first published (cost lines have landed by 06:00)
+        for c in ("revenue_usd", "orders", "cost_usd"):
+            assert float(profit.loc[c, "max_rel_diff"]) == 0.0, (table, c)
+        # late refunds restate refunds and profit (recorded above); net of them nothing drifts
+        assert float(profit.loc["profit_usd", "max_rel_diff"]) > SLO, table  # the refunds do land late
+        for c in ("profit_usd", "refunds_usd"):
+            assert float(profit.loc[c, "max_net_rel_diff"]) == pytest.approx(0.0, abs=1e-9), (table, c)
+            assert int(profit.loc[c, "breaches"]) == 0, (table, c)
     profit = rep[rep["investor_table"] == "investor.profit_daily"].set_index("column_name")
-    # revenue, orders and cost are final when first published (cost lines have landed by 06:00)
-    for c in ("revenue_usd", "orders", "cost_usd"):
-        assert float(profit.loc[c, "max_rel_diff"]) == 0.0, c
     assert int(profit.loc["profit_usd", "numbers"]) == len(REPLAY)
