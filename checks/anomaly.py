@@ -40,8 +40,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from metrics_assets.config import ConfigError, _format_errors, read_yaml
-from metrics_assets.paths import config_dir
+from metrics_core.config import ConfigError, _format_errors, read_yaml
+from metrics_core.paths import config_dir
 
 Direction = Literal["both", "drop", "spike"]
 Transform = Literal["log", "identity"]

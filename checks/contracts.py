@@ -1,4 +1,4 @@
-"""Source contracts for the ten raw tables, built from metrics_assets/sources.py (the written contract).
+"""Source contracts for the ten raw tables, built from metrics_core/sources.py (the written contract).
 
 Why two layers: a schema change (renamed column, int -> decimal, nullability) must fail closed
 with a message naming the table, the column and the change, cheaply, before any data is read.
@@ -20,8 +20,8 @@ from typing import Any
 import pandas as pd
 import pandera.pandas as pa
 
-from metrics_assets.rules import metric_rules
-from metrics_assets.sources import SOURCES, Column, Source
+from metrics_core.rules import metric_rules
+from metrics_core.sources import SOURCES, Column, Source
 
 # ---------------------------------------------------------------------------------- types
 

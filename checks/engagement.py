@@ -12,7 +12,7 @@ from checks.baseline import fill_series, history_start, score_days
 from checks.core import DayResult, EvalContext, implements, to_date
 from checks.relations import relation
 from checks.sql import dwindow, portable_regex, regex_search, ts, window
-from metrics_assets.rules import metric_rules
+from metrics_core.rules import metric_rules
 
 
 @implements("raw/app_events", "event_freshness")

@@ -10,7 +10,7 @@ from scipy.stats import chisquare
 from checks.core import DayResult, EvalContext, implements, to_date
 from checks.relations import relation
 from checks.sql import dwindow, ts, window
-from metrics_assets.generator.settings import experiments as experiment_config
+from metrics_core.experiments import experiments as experiment_config
 
 
 @implements("raw/experiment_assignments", "no_user_in_two_variants")

@@ -18,8 +18,8 @@ from checks.core import DayResult, EvalContext, implements
 from checks.engagement import metric_event_counts
 from checks.registry import catalogue
 from checks.sql import ts
-from metrics_assets.config import ConfigError
-from metrics_assets.sources import SOURCES
+from metrics_core.config import ConfigError
+from metrics_core.sources import SOURCES
 
 CHECK_NAME = "null_rate_vs_baseline"
 

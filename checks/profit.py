@@ -11,8 +11,8 @@ from checks.baseline import fill_series, history_start, score_days, score_groups
 from checks.core import DayResult, EvalContext, implements, num, to_date
 from checks.relations import relation
 from checks.sql import dwindow, in_list, ts, window
-from metrics_assets.config import pipeline_config
-from metrics_assets.rules import metric_rules
+from metrics_core.config import pipeline_config
+from metrics_core.rules import metric_rules
 
 
 @implements("raw/orders", "orders_volume_vs_weekday_baseline")

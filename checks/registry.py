@@ -15,8 +15,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from metrics_assets.config import PIPELINE_IDS, ConfigError, pipeline_config
-from metrics_assets.sources import SOURCES
+from metrics_core.config import PIPELINE_IDS, ConfigError, pipeline_config
+from metrics_core.sources import SOURCES
 
 CATALOGUE_PATH = Path(__file__).with_name("failure_modes.yaml")
 RAW_PREFIX = "raw/"

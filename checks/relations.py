@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from functools import cache
 
-from metrics_assets.paths import DBT_PROJECT_DIR
+from metrics_core.paths import DBT_PROJECT_DIR
 
 DEFAULT_SCHEMA = "marts"
 PREFIX_SCHEMAS = {"stg_": "staging", "int_": "intermediate"}  # the dbt project's folder convention

@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from metrics_assets.config import load_model
-from metrics_assets.paths import config_dir
+from metrics_core.config import load_model
+from metrics_core.paths import config_dir
 
 Direction = Literal["both", "drop", "spike"]
 Pct = Field(gt=0, le=10)
@@ -212,7 +212,7 @@ class Feed(_M):
 
     @model_validator(mode="after")
     def _known(self) -> Feed:
-        from metrics_assets.sources import SOURCES
+        from metrics_core.sources import SOURCES
 
         if self.source not in SOURCES:
             raise ValueError(f"source {self.source!r} is not a raw source {sorted(SOURCES)}")
@@ -260,7 +260,7 @@ class CriticalFields(_M):
 
     @model_validator(mode="after")
     def _known_columns(self) -> CriticalFields:
-        from metrics_assets.sources import SOURCES
+        from metrics_core.sources import SOURCES
 
         for source, cols in self.fields.items():
             key = f"critical_fields.fields.{source}"

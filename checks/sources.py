@@ -1,7 +1,7 @@
 """Source-contract checks on the raw layer: one `source_contract` check per contracted source.
 
 The contract itself (columns, types, nullability, keys) is pandera (checks/contracts.py) built
-from metrics_assets/sources.py; this module runs it for each day of the window and turns its
+from metrics_core/sources.py; this module runs it for each day of the window and turns its
 findings into per-day results whose message names the table, the column and the change.
 """
 
@@ -14,7 +14,7 @@ import pandas as pd
 from checks.core import DayResult, EvalContext, implements, to_date
 from checks.registry import catalogue
 from checks.sql import window
-from metrics_assets.sources import SOURCES, Source
+from metrics_core.sources import SOURCES, Source
 
 
 def _contract_findings(ctx: EvalContext, source: Source, days: list[date]) -> dict[date | None, list[str]]:

@@ -18,8 +18,8 @@ from typing import Any
 
 from checks.core import CheckOutcome, run_all_checks, utc_now
 from checks.registry import catalogue
-from metrics_assets.config import ConfigError
-from metrics_assets.run_clock import RunClockError, parse_now
+from metrics_core.config import ConfigError
+from metrics_core.run_clock import RunClockError, parse_now
 
 
 def register(checks: argparse.ArgumentParser) -> None:

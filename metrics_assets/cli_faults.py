@@ -1,6 +1,7 @@
 """`metrics faults list | inject | revert | history`: named faults in the embedded warehouse's raw layer.
 
-Faults exist to prove the checks catch what they are for (checks/faults.py); they only run on the
+Faults exist to prove the checks catch what they are for (metrics_assets/generator/faults.py);
+they only run on the
 local DuckDB warehouse (METRICS_DUCKDB_PATH), never on Snowflake.
 """
 
@@ -50,7 +51,7 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
 @contextmanager
 def _connect():
     """The embedded warehouse under its lock: waits for a running job, then says who holds it."""
-    from metrics_assets.paths import duckdb_path
+    from metrics_core.paths import duckdb_path
     from resources.warehouse import backend_from_env, connect_duckdb
     from resources.warehouse_lock import WarehouseBusy, hold
 
@@ -69,7 +70,7 @@ def _connect():
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from checks.faults import FAULTS
+    from metrics_assets.generator.faults import FAULTS
 
     rows = [{"fault": f.name, "failure_mode": f.mode(), "stage": f.stage, "description": f.description,
              "params": f.defaults} for f in FAULTS.values()]
@@ -86,7 +87,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_inject(args: argparse.Namespace) -> int:
-    from checks.faults import inject
+    from metrics_assets.generator.faults import inject
 
     params = parse_params(args.param)
     with _connect() as con:
@@ -100,7 +101,7 @@ def run_inject(args: argparse.Namespace) -> int:
 
 
 def run_revert(args: argparse.Namespace) -> int:
-    from checks.faults import revert
+    from metrics_assets.generator.faults import revert
 
     with _connect() as con:
         done = revert(con, args.fault, args.day, args.injection_id)
@@ -109,7 +110,7 @@ def run_revert(args: argparse.Namespace) -> int:
 
 
 def run_history(args: argparse.Namespace) -> int:
-    from checks.faults import FAULT_SCHEMA, _ensure_ops
+    from metrics_assets.generator.faults import FAULT_SCHEMA, _ensure_ops
 
     with _connect() as con:
         _ensure_ops(con)

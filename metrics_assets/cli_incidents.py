@@ -14,7 +14,7 @@ from pathlib import Path
 
 from metrics_assets.alerting.clock import FakeClock, SystemClock
 from metrics_assets.alerting.runtime import AlertRuntime, RoleFallbackLookup
-from metrics_assets.paths import ops_store_path
+from metrics_core.paths import ops_store_path
 from resources.incident_store import IncidentStore
 
 

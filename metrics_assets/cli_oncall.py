@@ -13,7 +13,6 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from metrics_assets.config import ConfigError, pipeline_config
 from metrics_assets.oncall.blocks import block_id
 from metrics_assets.oncall.ical import write_ics
 from metrics_assets.oncall.lookup import OnCallLookup
@@ -23,6 +22,7 @@ from metrics_assets.oncall.report import fairness_text, table_text
 from metrics_assets.oncall.schedule import Schedule, schedule_path
 from metrics_assets.oncall.solver import RotationInfeasible
 from metrics_assets.oncall.team import Pto, TeamConfig, load_team_config
+from metrics_core.config import ConfigError, pipeline_config
 
 
 def _team(args: argparse.Namespace) -> TeamConfig:

@@ -15,7 +15,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from metrics_assets.paths import PROJECT_ROOT
+from metrics_core.paths import PROJECT_ROOT
 
 HISTORY_SOURCES = ("users", "account_closures", "experiment_assignments")
 
@@ -96,9 +96,9 @@ def _submit(ui, label: str, t0: float, timeout_s: float, **launch) -> bool:
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     home = dagster_home()
-    from metrics_assets.config import pipeline_config
     from metrics_assets.raw_assets import raw_key
     from metrics_assets.ui_client import DagsterUI
+    from metrics_core.config import pipeline_config
 
     end = args.end or (datetime.now(UTC).date() - timedelta(days=1))
     start = max(end - timedelta(days=args.days - 1), pipeline_config().partitions_start_date)

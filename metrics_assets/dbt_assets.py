@@ -10,11 +10,11 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from metrics_assets import run_log
 from metrics_assets.dbt_translator import MetricsDbtTranslator, node_meta
-from metrics_assets.dbt_vars import dbt_vars_json
 from metrics_assets.partitions import DAILY, SINGLE_RUN, days_in, window_of
-from metrics_assets.paths import DBT_PROJECT_DIR
 from metrics_assets.publication_hook import log_stopped_publication
-from metrics_assets.run_clock import incomplete_days, refusal_message, run_now
+from metrics_core.dbt_vars import dbt_vars_json
+from metrics_core.paths import DBT_PROJECT_DIR
+from metrics_core.run_clock import incomplete_days, refusal_message, run_now
 from resources.raw_source import missing_raw_tables
 from resources.warehouse import POOL, Warehouse, backend_from_env
 

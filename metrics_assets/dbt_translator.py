@@ -10,8 +10,8 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-from metrics_assets.config import ConfigError, PipelineConfig, pipeline_config
 from metrics_assets.freshness import freshness_policy_for
+from metrics_core.config import ConfigError, PipelineConfig, pipeline_config
 
 LAYERS = ("staging", "intermediate", "marts")
 

@@ -2,18 +2,19 @@
 
 import dagster as dg
 
-from checks import ASSET_CHECKS
-from metrics_assets.alerting import ALERT_SENSORS
-from metrics_assets.config import PipelineConfig, pipeline_config
+from metrics_assets.alerting.sensors import build_alert_sensors
+from metrics_assets.asset_checks import build_asset_checks
 from metrics_assets.dbt_assets import DBT_PROJECT, metrics_dbt_models
 from metrics_assets.dbt_cli import MetricsDbtCli, dbt_executable
+from metrics_assets.generator.landing import SyntheticRawSource
 from metrics_assets.jobs import ALL_PIPELINES_JOB, DAILY_SCHEDULE
 from metrics_assets.oncall.assets import oncall_schedule
 from metrics_assets.oncall.ownership import validate_ownership
 from metrics_assets.oncall.team import TeamConfig, team_config
 from metrics_assets.publish import PUBLISH_ASSETS
 from metrics_assets.raw_assets import RAW_ASSETS
-from metrics_assets.rules import world
+from metrics_core.config import PipelineConfig, pipeline_config
+from metrics_core.rules import world
 from resources.raw_source import RawSource
 from resources.warehouse import Warehouse
 
@@ -23,9 +24,13 @@ def build_resources(warehouse: Warehouse | None = None) -> dict[str, object]:
     w = world()
     return {
         "warehouse": warehouse,
-        "raw_source": RawSource(
-            mode="synthetic" if warehouse.backend == "duckdb" else "landed",
-            scale_factor=w.scale_factor, seed=w.seed, launch_date=w.launch_date.isoformat(),
+        # the embedded default generates its raw data; production verifies what was landed
+        "raw_source": (
+            SyntheticRawSource(
+                scale_factor=w.scale_factor, seed=w.seed, launch_date=w.launch_date.isoformat()
+            )
+            if warehouse.backend == "duckdb"
+            else RawSource()
         ),
         "dbt": MetricsDbtCli(project_dir=DBT_PROJECT, profiles_dir=str(DBT_PROJECT.profiles_dir),
                              target=DBT_PROJECT.target, dbt_executable=dbt_executable()),
@@ -48,10 +53,10 @@ def build_definitions(
     validate_config(pipelines, team)
     return dg.Definitions(
         assets=[*RAW_ASSETS, metrics_dbt_models, *PUBLISH_ASSETS, oncall_schedule],
-        asset_checks=ASSET_CHECKS,
+        asset_checks=build_asset_checks(),
         jobs=[ALL_PIPELINES_JOB],
         schedules=[DAILY_SCHEDULE],
-        sensors=ALERT_SENSORS,
+        sensors=build_alert_sensors(),
         resources=resources or build_resources(),
         # The embedded DuckDB file takes one writer at a time, so steps run in one process.
         executor=dg.in_process_executor,

@@ -5,7 +5,7 @@ from functools import lru_cache
 
 import dagster as dg
 
-from metrics_assets.config import ConfigError, Pipeline
+from metrics_core.config import ConfigError, Pipeline
 
 
 @lru_cache(maxsize=64)

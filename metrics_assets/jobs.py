@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from metrics_assets.config import pipeline_config
 from metrics_assets.partitions import DAILY
+from metrics_core.config import pipeline_config
 
 ALL_PIPELINES_JOB = dg.define_asset_job(
     name="all_pipelines",

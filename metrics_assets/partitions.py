@@ -4,7 +4,7 @@ from datetime import date, datetime, timedelta
 
 import dagster as dg
 
-from metrics_assets.config import pipeline_config
+from metrics_core.config import pipeline_config
 
 DAILY = dg.DailyPartitionsDefinition(
     start_date=pipeline_config().partitions_start_date.isoformat(), timezone="UTC"

@@ -1,7 +1,7 @@
 """Fail-closed publication of investor tables: write (dbt marts), audit (checks), publish, restate.
 
 An investor table (schema `investor`) receives a day only when
-  - the day is over at the run clock (metrics_assets/run_clock.py; today and later are refused),
+  - the day is over at the run clock (metrics_core/run_clock.py; today and later are refused),
   - every ERROR check of its pipeline - on its marts and on the raw sources feeding them - passed
     for the day; a gate that failed, errored or could not be evaluated (skipped, e.g. too little
     history) refuses it, naming the check and why,
@@ -36,11 +36,11 @@ from checks.core import CheckOutcome, evaluate, num, to_date
 from checks.registry import catalogue
 from checks.relations import relation
 from checks.settings import InvestorTable, check_settings
-from metrics_assets.config import ConfigError, pipeline_config
 from metrics_assets.freshness import freshness_policy_for
 from metrics_assets.partitions import DAILY, SINGLE_RUN, days_in, window_of
 from metrics_assets.publication_hook import log_stopped_publication
-from metrics_assets.run_clock import incomplete_days, last_complete_day, refusal_message, run_now, wall_clock
+from metrics_core.config import ConfigError, pipeline_config
+from metrics_core.run_clock import incomplete_days, last_complete_day, refusal_message, run_now, wall_clock
 from resources.warehouse import POOL, Warehouse
 
 GATE_CHECK = "publication_gate"

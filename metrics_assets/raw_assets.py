@@ -14,8 +14,8 @@ import dagster as dg
 from metrics_assets import run_log
 from metrics_assets.partitions import DAILY, SINGLE_RUN, days_in, window_of
 from metrics_assets.publication_hook import log_stopped_publication
-from metrics_assets.run_clock import incomplete_days, refusal_message, run_now
-from metrics_assets.sources import SOURCES, Source
+from metrics_core.run_clock import incomplete_days, refusal_message, run_now
+from metrics_core.sources import SOURCES, Source
 from resources.raw_source import RawSource
 from resources.warehouse import POOL, Warehouse
 

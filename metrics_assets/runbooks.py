@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from metrics_assets.config import (
+from metrics_core.config import (
     ConfigError,
     Deadline,
     Pipeline,
@@ -27,7 +27,7 @@ from metrics_assets.config import (
     load_pipeline_config,
     read_yaml,
 )
-from metrics_assets.paths import PROJECT_ROOT, RUNBOOK_DIR, config_dir
+from metrics_core.paths import PROJECT_ROOT, RUNBOOK_DIR, config_dir
 
 BEGIN = "<!-- BEGIN GENERATED"
 END = "<!-- END GENERATED -->"

@@ -20,13 +20,13 @@ import pypd
 from dagster_pagerduty import PagerDutyService
 from dagster_slack import SlackResource
 
-from metrics_assets.alerting.settings import (
+from metrics_core.alerting_settings import (
     AlertingSettings,
     EmailSettings,
     PagerDutySettings,
     SlackSettings,
 )
-from metrics_assets.config import ConfigError
+from metrics_core.config import ConfigError
 
 log = logging.getLogger(__name__)
 # pypd logs whole request payloads (routing key included) at DEBUG: keep it quiet.

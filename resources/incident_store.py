@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from metrics_assets.alerting.model import FailureKind, Incident, Status
-from metrics_assets.paths import ops_store_path
+from metrics_core.alerting_model import FailureKind, Incident, Status
+from metrics_core.paths import ops_store_path
 
 BUSY_TIMEOUT_MS = 30_000
 _DDL = """

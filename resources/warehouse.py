@@ -15,7 +15,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import PrivateAttr
 
-from metrics_assets.paths import duckdb_path
+from metrics_core.paths import duckdb_path
 from resources.warehouse_lock import WarehouseBusy, hold
 
 BACKENDS = ("duckdb", "snowflake")

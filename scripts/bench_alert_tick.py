@@ -21,10 +21,10 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetC
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from metrics_assets.alerting.model import OnCall  # noqa: E402
 from metrics_assets.alerting.runtime import AlertRuntime  # noqa: E402
 from metrics_assets.alerting.sensors import build_alert_sensors  # noqa: E402
-from metrics_assets.config import pipeline_config  # noqa: E402
+from metrics_core.alerting_model import OnCall  # noqa: E402
+from metrics_core.config import pipeline_config  # noqa: E402
 from resources.incident_store import IncidentStore  # noqa: E402
 
 CHECKS_PER_PIPELINE = 4

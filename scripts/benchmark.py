@@ -135,8 +135,8 @@ def w_generate(db: str, start: str, end: str, sf: float, sources: list[str] | No
     import duckdb
 
     from metrics_assets.generator import write_partitions
-    from metrics_assets.rules import world
-    from metrics_assets.sources import SOURCES
+    from metrics_core.rules import world
+    from metrics_core.sources import SOURCES
 
     w = world()
     rows, per = 0, {}
@@ -164,6 +164,7 @@ def _defs(db: str, sf: float, mode: str):
     import dagster as dg
 
     from metrics_assets.definitions import build_definitions, build_resources
+    from metrics_assets.generator.landing import SyntheticRawSource
     from metrics_assets.jobs import ALL_PIPELINES_JOB
     from metrics_assets.partitions import DAILY
     from resources.raw_source import RawSource
@@ -172,8 +173,10 @@ def _defs(db: str, sf: float, mode: str):
     os.environ["METRICS_DUCKDB_PATH"] = db
     resources = build_resources(Warehouse(backend="duckdb", duckdb_path=db))
     base = resources["raw_source"]
-    resources["raw_source"] = RawSource(
-        mode=mode, scale_factor=sf, seed=base.seed, launch_date=base.launch_date
+    resources["raw_source"] = (
+        SyntheticRawSource(scale_factor=sf, seed=base.seed, launch_date=base.launch_date)
+        if mode == "synthetic"
+        else RawSource()
     )
     no_checks = dg.define_asset_job(
         "bench_all_without_checks",
@@ -272,7 +275,7 @@ def _by_kind(step_s: dict[str, float], emitted: dict[str, set[str]]) -> dict[str
 def w_dbt_build(db: str, start: str, end: str, target_path: str) -> dict:
     """`dbt build --vars <window>`: what the Dagster asset runs, without Dagster."""
     from metrics_assets.dbt_cli import dbt_executable
-    from metrics_assets.dbt_vars import dbt_vars_json
+    from metrics_core.dbt_vars import dbt_vars_json
 
     cmd = [
         dbt_executable(),
@@ -347,7 +350,7 @@ def w_floor(db: str, start: str, end: str, target_path: str, tests: bool = True)
     import duckdb
 
     from metrics_assets.dbt_cli import dbt_executable
-    from metrics_assets.dbt_vars import dbt_vars_json
+    from metrics_core.dbt_vars import dbt_vars_json
 
     cmd = [
         dbt_executable(),
@@ -474,7 +477,7 @@ class Bench:
         self.a = args
         self.data: Path = args.data
         self.data.mkdir(parents=True, exist_ok=True)
-        from metrics_assets.rules import world
+        from metrics_core.rules import world
 
         self.launch = world().launch_date
         self.results: dict[str, Any] = {}

@@ -6,10 +6,10 @@ scorable day, scores the clean value and the value after each fault, one fault a
 otherwise clean history (the check-day's own value never enters its baseline, so this is
 exactly what the check would see on that day):
 
-    volume_drop 30% (and 20%, 50%)  n - round(share * n)     (checks.faults volume_drop)
-    zero_rows                       0                        (checks.faults zero_rows)
-    duplicate_load                  2 n                      (checks.faults duplicate_load)
-    bot_spike +30%                  n + round(0.3 * n)       (checks.faults bot_spike)
+    volume_drop 30% (and 20%, 50%)  n - round(share * n)     (metrics_assets.generator.faults volume_drop)
+    zero_rows                       0                        (metrics_assets.generator.faults zero_rows)
+    duplicate_load                  2 n                      (metrics_assets.generator.faults duplicate_load)
+    bot_spike +30%                  n + round(0.3 * n)       (metrics_assets.generator.faults bot_spike)
 
 `--verify-sql K` applies the real faults to the raw tables on K days per fault and checks that
 the recounted partition equals the modelled value (then reverts). The same days are scored by
@@ -39,11 +39,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from checks.anomaly import anomaly_params, detect, detect_trailing_mean, fill_days  # noqa: E402
-from checks.faults import inject, revert  # noqa: E402
 from metrics_assets.generator import ensure_raw_tables, write_partitions  # noqa: E402
-from metrics_assets.paths import config_dir  # noqa: E402
-from metrics_assets.rules import world  # noqa: E402
-from metrics_assets.sources import SOURCES  # noqa: E402
+from metrics_assets.generator.faults import inject, revert  # noqa: E402
+from metrics_core.paths import config_dir  # noqa: E402
+from metrics_core.rules import world  # noqa: E402
+from metrics_core.sources import SOURCES  # noqa: E402
 
 # series scored -> the check config (config/checks.yaml) holding its business floor
 SERIES = {
@@ -159,7 +159,8 @@ def evaluate_series(series: dict[date, float], floor: float, first: date) -> dic
 
 
 def verify_sql(seed: int, sf: float, launch: date, first: date, k: int) -> tuple[int, int]:
-    """Apply the real faults (checks.faults) on k days and check the recount equals the modelled value."""
+    """Apply the real faults (metrics_assets.generator.faults) on k days and check the recount
+    equals the modelled value."""
     checked = ok = 0
     with tempfile.TemporaryDirectory() as tmp, duckdb.connect(str(Path(tmp) / "verify.duckdb")) as con:
         ensure_raw_tables(con)
@@ -314,7 +315,8 @@ def render(args: argparse.Namespace, runs: list[Run], seconds: float) -> str:
         f"{args.launch}. Check-days start {args.warmup_days} days after launch: the synthetic world starts "
         "with zero users and grows ~20x in its first months, a ramp no production table has.",
         "- Each fault is injected alone on one check-day with clean history; the check-day's value is the "
-        "partition's row count after the real fault (`--verify-sql`: the faults of checks/faults.py were "
+        "partition's row count after the real fault (`--verify-sql`: the faults of "
+        "metrics_assets/generator/faults.py were "
         "applied to generated raw tables and the partitions recounted; matches are listed per scale).",
         "- Targets are asserted on the volume checks (orders and app_events); `users` (new signups, the "
         "growth deviation check) is reported alongside.",

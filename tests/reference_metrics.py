@@ -3,7 +3,7 @@
 It reads the raw tables (never staging or marts) and recomputes, for one UTC day, the aggregate
 profit, the growth numbers and the engagement numbers, so a test can compare the dbt marts with a
 second implementation that shares no SQL with them. Rule parameters (bot patterns, per-ip rate,
-session gap, cost types) come from config/metrics.yaml through metrics_assets.rules.
+session gap, cost types) come from config/metrics.yaml through metrics_core.rules.
 
 Money is summed unrounded in float64 (the spec fixes no rounding step); compare with the marts
 with a tolerance of about half a cent per order.
@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 import duckdb
 import pandas as pd
 
-from metrics_assets.rules import MetricRules, metric_rules
+from metrics_core.rules import MetricRules, metric_rules
 
 AMOUNTS = ("revenue_usd", "refunds_usd", "cost_usd", "profit_usd")
 

@@ -9,15 +9,15 @@ import logging
 import pytest
 
 from metrics_assets.alerting.clock import FakeClock
-from metrics_assets.alerting.model import Failure, FailureKind
 from metrics_assets.alerting.runtime import AlertRuntime
-from metrics_assets.alerting.settings import (
+from metrics_core.alerting_model import Failure, FailureKind
+from metrics_core.alerting_settings import (
     EmailSettings,
     PagerDutySettings,
     SlackSettings,
     load_alerting_settings,
 )
-from metrics_assets.config import ConfigError
+from metrics_core.config import ConfigError
 from resources.channels import EmailChannel, Message, PagerDutyChannel, SlackChannel, build_dispatcher
 from resources.incident_store import IncidentStore
 from tests.fakes.alerting import engine_for_test

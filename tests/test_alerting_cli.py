@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from metrics_assets.alerting.clock import FakeClock
-from metrics_assets.alerting.model import Failure, FailureKind
 from metrics_assets.cli import build_parser
+from metrics_core.alerting_model import Failure, FailureKind
 from resources.incident_store import IncidentStore
 from tests.fakes.alerting import engine_for_test
 from tests.fakes.oncall import ist

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from metrics_assets.alerting.settings import load_alerting_settings, load_roles
-from metrics_assets.config import ConfigError, config_dir
+from metrics_core.alerting_settings import load_alerting_settings, load_roles
+from metrics_core.config import ConfigError, config_dir
 
 
 def _write(tmp_path, mutate):

@@ -15,11 +15,12 @@ import dagster as dg
 from dagster._core.test_utils import freeze_time
 
 from metrics_assets.alerting.clock import FakeClock
-from metrics_assets.alerting.model import Status
 from metrics_assets.alerting.runtime import AlertRuntime
 from metrics_assets.alerting.sensors import build_alert_sensors
 from metrics_assets.cli import build_parser
+from metrics_assets.generator.landing import SyntheticRawSource
 from metrics_assets.oncall.lookup import OnCallLookup
+from metrics_core.alerting_model import Status
 from resources.incident_store import IncidentStore
 from resources.raw_source import RawSource
 from tests.world import definitions
@@ -38,7 +39,10 @@ def _cli(argv: list[str]) -> int:
 def _materialize(defs: dg.Definitions, instance, mode: str) -> dg.ExecuteInProcessResult:
     resources = dict(defs.resources)
     # a ConfigurableResource keeps its config separately: build a new one rather than model_copy
-    resources["raw_source"] = RawSource(**{**resources["raw_source"].model_dump(), "mode": mode})
+    synthetic = resources["raw_source"]
+    resources["raw_source"] = (
+        SyntheticRawSource(**synthetic.model_dump()) if mode == "synthetic" else RawSource()
+    )
     patched = dg.Definitions(assets=defs.assets, resources=resources, executor=dg.in_process_executor,
                              jobs=[dg.define_asset_job("e2e", selection="raw/orders")])
     return patched.resolve_job_def("e2e").execute_in_process(

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from metrics_assets.alerting.clock import FakeClock
-from metrics_assets.alerting.model import Failure, FailureKind, Recovery, Status
+from metrics_core.alerting_model import Failure, FailureKind, Recovery, Status
 from tests.fakes.alerting import engine_for_test
 from tests.fakes.oncall import PEOPLE, ist
 

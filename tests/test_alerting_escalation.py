@@ -17,9 +17,9 @@ import pytest
 
 from metrics_assets.alerting.coverage import severity_for
 from metrics_assets.alerting.escalation import first_page_time, plan_pages
-from metrics_assets.alerting.model import FailureKind, Incident, Status, dedup_key
-from metrics_assets.alerting.settings import load_alerting_settings, load_roles
-from metrics_assets.config import pipeline_config
+from metrics_core.alerting_model import FailureKind, Incident, Status, dedup_key
+from metrics_core.alerting_settings import load_alerting_settings, load_roles
+from metrics_core.config import pipeline_config
 from tests.fakes.oncall import PEOPLE, FakeCalendar, FakeLookup, ist
 
 SHORT = {"P": "primary_oncall", "B": "backup_oncall", "IC": "incident_commander", "PL": "platform_lead",

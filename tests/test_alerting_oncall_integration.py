@@ -12,10 +12,10 @@ import pytest
 
 from metrics_assets.alerting.coverage import ConfigCalendar, severity_for
 from metrics_assets.alerting.escalation import first_page_time, plan_pages
-from metrics_assets.alerting.model import Action, FailureKind, Incident, Status, dedup_key
 from metrics_assets.alerting.runtime import RoleFallbackLookup, default_lookup
-from metrics_assets.alerting.settings import load_alerting_settings, load_roles
-from metrics_assets.config import pipeline_config
+from metrics_core.alerting_model import Action, FailureKind, Incident, Status, dedup_key
+from metrics_core.alerting_settings import load_alerting_settings, load_roles
+from metrics_core.config import pipeline_config
 from tests.fakes.oncall import ist
 
 settings, roles = load_alerting_settings(), load_roles()

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dagster as dg
 
-from metrics_assets.alerting import ALERT_SENSORS
 from metrics_assets.alerting.routing import AssetRouter
-from metrics_assets.config import pipeline_config
+from metrics_assets.alerting.sensors import build_alert_sensors
 from metrics_assets.definitions import build_definitions
+from metrics_core.config import pipeline_config
 
 defs = build_definitions()
 GRAPH = defs.resolve_asset_graph()
@@ -55,9 +55,9 @@ def _descendants(key):
 
 
 def test_alert_sensors_load_with_the_real_definitions():
-    full = dg.Definitions.merge(defs, dg.Definitions(sensors=ALERT_SENSORS))
-    dg.Definitions.validate_loadable(full)
-    names = {s.name for s in full.get_repository_def().sensor_defs}
+    dg.Definitions.validate_loadable(defs)
+    names = {s.name for s in defs.get_repository_def().sensor_defs}
+    assert names == {s.name for s in build_alert_sensors()}
     assert {"alert_on_failed_runs", "alert_on_check_failures", "alert_on_freshness_failures",
             "escalate_open_incidents"} <= names
 

@@ -9,11 +9,11 @@ import pytest
 from dagster._core.definitions.freshness import FreshnessState, FreshnessStateChange
 from dagster._core.storage.tags import PARENT_RUN_ID_TAG, RETRY_NUMBER_TAG, ROOT_RUN_ID_TAG, WILL_RETRY_TAG
 
-from metrics_assets.alerting.model import FailureKind, Status
 from metrics_assets.alerting.routing import AssetRouter
 from metrics_assets.alerting.runtime import AlertRuntime
 from metrics_assets.alerting.sensors import build_alert_sensors
-from metrics_assets.config import pipeline_config
+from metrics_core.alerting_model import FailureKind, Status
+from metrics_core.config import pipeline_config
 from resources.incident_store import IncidentStore
 from tests.fakes import alert_defs as fx
 

@@ -15,7 +15,7 @@ from checks.anomaly import (
     fill_days,
     load_anomaly_params,
 )
-from metrics_assets.config import ConfigError
+from metrics_core.config import ConfigError
 
 START = date(2025, 1, 6)  # a Monday
 WEEKLY = [1.00, 1.00, 0.98, 1.00, 1.03, 0.70, 0.62]  # strong weekend dip (Sat, Sun)

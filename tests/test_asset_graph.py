@@ -8,8 +8,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from metrics_assets.config import pipeline_config
 from metrics_assets.definitions import build_definitions
+from metrics_core.config import pipeline_config
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "asset_specs.json"
 defs = build_definitions()

@@ -10,9 +10,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from metrics_assets.config import ConfigError
 from metrics_assets.dbt_assets import DBT_PROJECT
 from metrics_assets.dbt_translator import MetricsDbtTranslator
+from metrics_core.config import ConfigError
 from tests.world import copy_world, definitions, run_range
 
 MANIFEST = json.loads(DBT_PROJECT.manifest_path.read_text())

@@ -8,11 +8,12 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from checks import ASSET_CHECKS
-from checks.definitions import build_asset_check
 from checks.registry import catalogue
+from metrics_assets.asset_checks import build_asset_check, build_asset_checks
 from metrics_assets.partitions import DAILY
 from tests.test_checks_detect import DAY, crafted, fault, world_copy
+
+ASSET_CHECKS = build_asset_checks()
 
 
 def _stub(key: list[str], deps: list[list[str]] | None = None) -> dg.AssetsDefinition:

@@ -2,7 +2,8 @@
 
 One small clean world (generated raw sources + one dbt run, SF 0.02, Jan-Apr 2025) is built per
 test process; each case copies it, evaluates the check on the clean copy, breaks the data (a
-fault from checks/faults.py on the raw layer, or crafted bad rows in a mart), and evaluates again.
+fault from metrics_assets/generator/faults.py on the raw layer, or crafted bad rows in a mart),
+and evaluates again.
 """
 
 from __future__ import annotations
@@ -19,13 +20,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from checks import faults
 from checks.core import evaluate
 from checks.registry import catalogue
 from checks.relations import relation
-from metrics_assets.dbt_vars import dbt_vars_json
-from metrics_assets.generator import generate_range
-from metrics_assets.paths import DBT_PROJECT_DIR, PROJECT_ROOT
+from metrics_assets.generator import faults, generate_range
+from metrics_core.dbt_vars import dbt_vars_json
+from metrics_core.paths import DBT_PROJECT_DIR, PROJECT_ROOT
 from resources.warehouse import Warehouse
 
 SF, SEED = 0.02, 20261122

@@ -140,7 +140,7 @@ def test_publish_assets_are_investor_keys_in_their_pipeline_group():
 @pytest.mark.parametrize("broken", [False, True])
 def test_publish_asset_in_a_run(tmp_path: Path, broken: bool):
     from metrics_assets.partitions import DAILY
-    from metrics_assets.run_clock import RUN_CLOCK_TAG
+    from metrics_core.run_clock import RUN_CLOCK_TAG
 
     wh = world_copy(tmp_path / "w.duckdb")
     if broken:

@@ -13,8 +13,8 @@ from checks.core import IMPLEMENTATIONS, load_implementations
 from checks.registry import load_catalogue
 from checks.settings import load_check_settings
 from metrics_assets.cli import build_parser
-from metrics_assets.config import PIPELINE_IDS, ConfigError
-from metrics_assets.paths import PROJECT_ROOT, config_dir
+from metrics_core.config import PIPELINE_IDS, ConfigError
+from metrics_core.paths import PROJECT_ROOT, config_dir
 
 CATALOGUE = PROJECT_ROOT / "checks" / "failure_modes.yaml"
 

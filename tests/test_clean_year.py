@@ -22,10 +22,10 @@ import pytest
 
 from checks.core import run_all_checks
 from checks.registry import Severity
-from metrics_assets.dbt_vars import dbt_vars_json
 from metrics_assets.generator import generate_range, write_partitions
-from metrics_assets.paths import DBT_PROJECT_DIR, PROJECT_ROOT
-from metrics_assets.rules import world
+from metrics_core.dbt_vars import dbt_vars_json
+from metrics_core.paths import DBT_PROJECT_DIR, PROJECT_ROOT
+from metrics_core.rules import world
 from resources.warehouse import Warehouse
 
 SF = 0.02

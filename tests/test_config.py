@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from metrics_assets.config import ConfigError, load_pipeline_config
-from metrics_assets.paths import PROJECT_ROOT
+from metrics_core.config import ConfigError, load_pipeline_config
+from metrics_core.paths import PROJECT_ROOT
 
 GOOD = yaml.safe_load((PROJECT_ROOT / "config" / "pipelines.yaml").read_text())
 

@@ -12,7 +12,7 @@ import pytest
 
 from checks.contracts import SCHEMAS, canonical_type, check_source_contract
 from metrics_assets.generator import ensure_raw_tables, write_partitions
-from metrics_assets.sources import SOURCES
+from metrics_core.sources import SOURCES
 
 DAY = date(2025, 3, 4)
 

@@ -31,7 +31,7 @@ import pandas as pd
 import pytest
 
 from checks.settings import check_settings
-from metrics_assets.run_clock import RUN_CLOCK_TAG
+from metrics_core.run_clock import RUN_CLOCK_TAG
 from tests import reference_metrics as ref
 from tests.world import HISTORY_START, definitions, range_tags
 

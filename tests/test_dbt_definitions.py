@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from metrics_assets.rules import metric_rules
+from metrics_core.rules import metric_rules
 from tests.test_dbt_harness import build_window, create_raw_tables
 
 D1, D2, D3 = date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)

@@ -18,9 +18,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from metrics_assets.dbt_vars import dbt_vars_json
-from metrics_assets.paths import DBT_PROJECT_DIR
-from metrics_assets.sources import RAW_SCHEMA, SOURCES
+from metrics_core.dbt_vars import dbt_vars_json
+from metrics_core.paths import DBT_PROJECT_DIR
+from metrics_core.sources import RAW_SCHEMA, SOURCES
 
 MART_SCHEMA = "marts"
 
@@ -114,7 +114,7 @@ def build_window(
 
 
 def create_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Empty raw tables exactly as the source contract (metrics_assets/sources.py) describes them."""
+    """Empty raw tables exactly as the source contract (metrics_core/sources.py) describes them."""
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     for s in SOURCES.values():
         cols = ", ".join(f"{c.name} {c.type}" for c in s.columns)

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from metrics_assets.generator import write_partitions
-from metrics_assets.sources import SOURCES
+from metrics_core.sources import SOURCES
 from tests.test_dbt_harness import build_window, days, mart_checksums, mart_frames, parse_manifest
 
 LAUNCH, RAW_FROM = date(2025, 1, 1), date(2025, 11, 1)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from metrics_assets.dbt_vars import dbt_vars_json
-from metrics_assets.rules import metric_rules
-from metrics_assets.sources import SOURCES
+from metrics_core.dbt_vars import dbt_vars_json
+from metrics_core.rules import metric_rules
+from metrics_core.sources import SOURCES
 from tests.test_dbt_definitions import D2, D3, WINDOW, write_fixture
 from tests.test_dbt_harness import _common_args, _env
 

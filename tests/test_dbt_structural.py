@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from metrics_assets.dbt_vars import dbt_vars_json
+from metrics_core.dbt_vars import dbt_vars_json
 from tests.test_dbt_harness import create_raw_tables, run_dbt
 
 DAY = date(2026, 3, 2)

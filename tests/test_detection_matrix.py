@@ -45,10 +45,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from checks import faults
 from checks.anomaly import anomaly_params
 from checks.registry import catalogue
 from checks.settings import check_settings
+from metrics_assets.generator import faults
 from resources.warehouse import Warehouse
 from tests.world import definitions, range_tags
 
@@ -163,9 +163,9 @@ def _job(defs: dg.Definitions) -> dg.JobDefinition:
 
 
 def _catalogue_check_keys() -> set[dg.AssetCheckKey]:
-    from checks import ASSET_CHECKS
+    from metrics_assets.asset_checks import build_asset_checks
 
-    return {k for c in ASSET_CHECKS for k in c.check_keys}
+    return {k for c in build_asset_checks() for k in c.check_keys}
 
 
 def _run(

@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from checks.contracts import check_source_contract
-from checks.faults import FAULTS, coerce_params, failure_modes_without_fault, inject, revert
 from metrics_assets.generator import ensure_raw_tables, write_partitions
-from metrics_assets.paths import PROJECT_ROOT
-from metrics_assets.sources import SOURCES
+from metrics_assets.generator.faults import FAULTS, coerce_params, failure_modes_without_fault, inject, revert
+from metrics_core.paths import PROJECT_ROOT
+from metrics_core.sources import SOURCES
 
 D = date(2025, 3, 4)
 NEXT = D + timedelta(days=1)

@@ -12,12 +12,13 @@ import pytest
 import yaml
 from scipy.stats import chisquare
 
-from metrics_assets.config import ConfigError
 from metrics_assets.generator import ensure_raw_tables, make_world, write_partitions
-from metrics_assets.generator.settings import generator_settings, load_experiments, load_generator_settings
+from metrics_assets.generator.settings import generator_settings, load_generator_settings
 from metrics_assets.generator.world import BOT_UAS, FLOOD_UA, NORMAL_UAS, World
-from metrics_assets.rules import metric_rules
-from metrics_assets.sources import SOURCES
+from metrics_core.config import ConfigError
+from metrics_core.experiments import load_experiments
+from metrics_core.rules import metric_rules
+from metrics_core.sources import SOURCES
 
 LAUNCH = date(2025, 1, 1)
 SEED = 7
@@ -421,7 +422,7 @@ def test_growth_reaches_about_100k_users_at_sf1_by_late_2026() -> None:
 
 # ---- config ------------------------------------------------------------------------------------------
 def _world_yaml_with(tmp_path: Path, **changes: object) -> Path:
-    from metrics_assets.paths import config_dir
+    from metrics_core.paths import config_dir
 
     data = yaml.safe_load((config_dir() / "world.yaml").read_text())
     data["generator"].update(changes)
@@ -495,7 +496,7 @@ def test_launch_day_with_no_active_users_generates_every_source():
     import duckdb
 
     from metrics_assets.generator import ensure_raw_tables, write_partitions
-    from metrics_assets.sources import SOURCES
+    from metrics_core.sources import SOURCES
 
     con = duckdb.connect()
     ensure_raw_tables(con)

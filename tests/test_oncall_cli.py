@@ -15,7 +15,7 @@ import pytest
 from metrics_assets.cli import main
 from metrics_assets.oncall.assets import oncall_schedule
 from metrics_assets.oncall.lookup import OnCallLookup
-from metrics_assets.paths import config_dir
+from metrics_core.paths import config_dir
 
 IST = ZoneInfo("Asia/Kolkata")
 

@@ -16,7 +16,6 @@ from metrics_assets.oncall.lookup import OnCallLookup
 from metrics_assets.oncall.planner import replan
 from metrics_assets.oncall.schedule import Schedule, schedule_path
 from metrics_assets.oncall.team import Pto
-from resources.oncall import OnCallResource
 from tests.test_oncall_helpers import default_team
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -94,12 +93,11 @@ def test_lookup_refuses_naive_and_out_of_horizon_times(lookup: OnCallLookup) -> 
     )
 
 
-def test_lookup_over_every_published_schedule_and_the_resource(lookup: OnCallLookup) -> None:
+def test_lookup_over_every_published_schedule(lookup: OnCallLookup) -> None:
     at = datetime(2026, 8, 15, 10, tzinfo=IST)  # Independence Day override
     assert OnCallLookup.from_config().who(at) == lookup.who(at)
-    assert OnCallResource().who(at) == lookup.who(at)
     assert lookup.who(at).override_reason == "Independence Day: backup acts as primary"
-    assert OnCallResource(schedule_path=str(schedule_path(2026))).who(at) == lookup.who(at)
+    assert OnCallLookup.from_config(str(schedule_path(2026))).who(at) == lookup.who(at)
 
 
 @pytest.mark.parametrize(

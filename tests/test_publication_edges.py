@@ -15,7 +15,7 @@ import dagster as dg
 import pytest
 
 from metrics_assets.publish import publish_table
-from metrics_assets.run_clock import RUN_CLOCK_TAG, RunClockError, incomplete_days, now_from_tags, parse_now
+from metrics_core.run_clock import RUN_CLOCK_TAG, RunClockError, incomplete_days, now_from_tags, parse_now
 from tests.test_checks_detect import DAY, fault, world_copy
 
 NOW = datetime.combine(DAY + timedelta(days=1), datetime.min.time()) + timedelta(hours=7)

@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 
 from metrics_assets.generator import LANDED_AT, LATE_LANDING_SOURCES
-from metrics_assets.sources import SOURCES
-from resources.raw_source import RawSource
+from metrics_assets.generator.landing import SyntheticRawSource
+from metrics_core.sources import SOURCES
 from resources.warehouse import Warehouse
 
 DAY = date(2026, 10, 1)
@@ -19,7 +19,7 @@ SF = 0.02
 def _land(tmp_path: Path, source: str, now: datetime | None) -> duckdb.DuckDBPyConnection:
     path = tmp_path / f"{source}-{now:%H%M}.duckdb" if now else tmp_path / f"{source}.duckdb"
     wh = Warehouse(backend="duckdb", duckdb_path=str(path))
-    RawSource(scale_factor=SF).land(wh, SOURCES[source], DAY, DAY + timedelta(days=1), now=now)
+    SyntheticRawSource(scale_factor=SF).land(wh, SOURCES[source], DAY, DAY + timedelta(days=1), now=now)
     return duckdb.connect(str(path), read_only=True)
 
 

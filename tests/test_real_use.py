@@ -34,8 +34,8 @@ import yaml
 from dagster._core.events import DagsterEventType
 from dagster._core.instance.ref import InstanceRef
 
-from metrics_assets.paths import PROJECT_ROOT
 from metrics_assets.ui_client import DagsterUI
+from metrics_core.paths import PROJECT_ROOT
 from resources.incident_store import IncidentStore
 
 SF = 0.05  # early 2025 is the launch ramp: below ~0.04 a day has fewer orders than the volume gates judge

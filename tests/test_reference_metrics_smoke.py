@@ -15,7 +15,7 @@ import pytest
 
 from metrics_assets.generator import make_world, write_partitions
 from metrics_assets.generator.population import DAY_US, KIND_BOT, KIND_NORMAL, day_start_us
-from metrics_assets.sources import SOURCES
+from metrics_core.sources import SOURCES
 from tests import reference_metrics as ref
 
 LAUNCH, SEED, SF = date(2025, 1, 1), 11, 0.05
@@ -77,7 +77,7 @@ def test_engagement_ignores_duplicates_and_bots(con) -> None:
         # a bot user agent, logged in as a new user id
         c.execute(ins, ["bot-1", 999_000_001, t, t, "1.2.3.4", "Mozilla/5.0 (compatible; SomeBot/1.0)"])
         # a human-looking ip flooding one minute: all its events that day are bots, also outside the minute
-        from metrics_assets.rules import metric_rules
+        from metrics_core.rules import metric_rules
 
         n = metric_rules().max_events_per_ip_minute + 1
         for i in range(n):

@@ -20,11 +20,11 @@ import pytest
 import yaml
 
 from checks.registry import catalogue
-from metrics_assets.config import ConfigError, pipeline_config
-from metrics_assets.dbt_vars import dbt_vars_json
-from metrics_assets.paths import PROJECT_ROOT, RUNBOOK_DIR
 from metrics_assets.runbooks import ANCHOR, BEGIN, END, render_all
-from metrics_assets.sources import SOURCES
+from metrics_core.config import ConfigError, pipeline_config
+from metrics_core.dbt_vars import dbt_vars_json
+from metrics_core.paths import PROJECT_ROOT, RUNBOOK_DIR
+from metrics_core.sources import SOURCES
 
 # Session fixture of the small generated warehouse (tests/conftest.py; a DuckDB path or an object with
 # `.path`). The SQL blocks run against it and validation queries must return no rows there. Without
@@ -102,7 +102,7 @@ def test_every_check_runbook_link_resolves():
 
 def test_every_dagster_asset_check_links_to_an_existing_anchor():
     """The metadata the on-call engineer actually clicks (Dagster UI, page) resolves too."""
-    from checks.definitions import build_asset_checks
+    from metrics_assets.asset_checks import build_asset_checks
 
     broken, seen = [], 0
     for checks_def in build_asset_checks():

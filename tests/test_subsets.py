@@ -49,7 +49,7 @@ import duckdb
 import pytest
 import yaml
 
-from metrics_assets.paths import config_dir
+from metrics_core.paths import config_dir
 from tests.world import SF, range_tags, use_warehouse
 
 # Inside the shared small world (tests/conftest.py: 2026-08-01 .. 2026-09-10), across a month end.
@@ -210,9 +210,7 @@ def _definitions(path: Path) -> dg.Definitions:
     use_warehouse(path)
     resources = build_resources(Warehouse(backend="duckdb", duckdb_path=str(path)))
     raw = resources["raw_source"]
-    resources["raw_source"] = type(raw)(
-        mode=raw.mode, scale_factor=SF, seed=raw.seed, launch_date=raw.launch_date
-    )
+    resources["raw_source"] = type(raw)(scale_factor=SF, seed=raw.seed, launch_date=raw.launch_date)
     return build_definitions(resources)
 
 

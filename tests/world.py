@@ -43,7 +43,7 @@ def definitions(path: Path, scale_factor: float = SF) -> dg.Definitions:
     resources = build_resources(Warehouse(backend="duckdb", duckdb_path=str(path)))
     base = resources["raw_source"]
     resources["raw_source"] = type(base)(
-        mode=base.mode, scale_factor=scale_factor, seed=base.seed, launch_date=base.launch_date
+        scale_factor=scale_factor, seed=base.seed, launch_date=base.launch_date
     )
     return build_definitions(resources)
 

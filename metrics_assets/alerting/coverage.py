@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from metrics_assets.alerting.model import FailureKind
-from metrics_assets.alerting.settings import AlertingSettings
+from metrics_core.alerting_model import FailureKind
+from metrics_core.alerting_settings import AlertingSettings
 
 URGENCY_ORDER = {"notice": 0, "sev2": 1, "sev1": 2}
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from metrics_assets.alerting.clock import Clock
 from metrics_assets.alerting.coverage import URGENCY_ORDER, severity_for
 from metrics_assets.alerting.escalation import first_page_time, plan_pages
-from metrics_assets.alerting.model import (
+from metrics_core.alerting_model import (
     Action,
     Failure,
     FailureKind,
@@ -27,8 +27,8 @@ from metrics_assets.alerting.model import (
     WorkCalendar,
     dedup_key,
 )
-from metrics_assets.alerting.settings import AlertingSettings, Roles
-from metrics_assets.config import PipelineConfig
+from metrics_core.alerting_settings import AlertingSettings, Roles
+from metrics_core.config import PipelineConfig
 from resources.channels import Dispatcher, Message
 
 log = logging.getLogger(__name__)

@@ -19,14 +19,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from metrics_assets.alerting.model import (
+from metrics_core.alerting_model import (
     Action,
     Incident,
     OnCallLookup,
     PlannedPage,
     WorkCalendar,
 )
-from metrics_assets.alerting.settings import AlertingSettings, Roles, SeverityPolicy
+from metrics_core.alerting_settings import AlertingSettings, Roles, SeverityPolicy
 
 
 def align(at: datetime, policy: SeverityPolicy, calendar: WorkCalendar) -> datetime:

@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from metrics_assets.config import PipelineConfig
+from metrics_core.config import PipelineConfig
 
 
 @dataclass(frozen=True)

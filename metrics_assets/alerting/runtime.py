@@ -18,10 +18,10 @@ from pathlib import Path
 from metrics_assets.alerting.clock import Clock, SystemClock
 from metrics_assets.alerting.coverage import ConfigCalendar
 from metrics_assets.alerting.engine import AlertEngine
-from metrics_assets.alerting.model import OnCall, OnCallLookup, WorkCalendar
-from metrics_assets.alerting.settings import AlertingSettings, Roles, alerting_settings, team_roles
-from metrics_assets.config import ConfigError, PipelineConfig, pipeline_config
-from metrics_assets.paths import ops_store_path
+from metrics_core.alerting_model import OnCall, OnCallLookup, WorkCalendar
+from metrics_core.alerting_settings import AlertingSettings, Roles, alerting_settings, team_roles
+from metrics_core.config import ConfigError, PipelineConfig, pipeline_config
+from metrics_core.paths import ops_store_path
 from resources.channels import Dispatcher, OutboxChannel, build_dispatcher
 from resources.incident_store import IncidentStore
 

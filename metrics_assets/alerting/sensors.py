@@ -23,10 +23,10 @@ from dagster._core.storage.tags import (
 )
 
 from metrics_assets.alerting.engine import AlertEngine, TickReport
-from metrics_assets.alerting.model import Failure, FailureKind, Incident, Recovery
 from metrics_assets.alerting.routing import AssetRouter
 from metrics_assets.alerting.runtime import AlertRuntime
-from metrics_assets.alerting.settings import alerting_settings
+from metrics_core.alerting_model import Failure, FailureKind, Incident, Recovery
+from metrics_core.alerting_settings import alerting_settings
 
 _COMPLETED = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
 _CHECK_FAILED_ERROR = "DagsterAssetCheckFailedError"

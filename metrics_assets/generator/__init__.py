@@ -1,4 +1,4 @@
-"""Seeded synthetic generator of the ten raw sources (metrics_assets/sources.py) into DuckDB.
+"""Seeded synthetic generator of the ten raw sources (metrics_core/sources.py) into DuckDB.
 
 The rows of a partition day depend only on (seed, scale_factor, launch_date, day) and the
 generator config (config/world.yaml `generator:`, config/experiments.yaml), so re-generating a
@@ -12,16 +12,12 @@ from functools import lru_cache
 
 import duckdb
 
-from metrics_assets.generator.settings import (
-    ExperimentsConfig,
-    GeneratorSettings,
-    experiments,
-    generator_settings,
-)
+from metrics_assets.generator.settings import GeneratorSettings, generator_settings
 from metrics_assets.generator.sql import insert_day
 from metrics_assets.generator.world import World
-from metrics_assets.rules import metric_rules
-from metrics_assets.sources import RAW_SCHEMA, SOURCES
+from metrics_core.experiments import ExperimentsConfig, experiments
+from metrics_core.rules import metric_rules
+from metrics_core.sources import RAW_SCHEMA, SOURCES
 
 __all__ = [
     "LANDED_AT",
@@ -34,7 +30,7 @@ __all__ = [
 ]
 
 # When a generated row reaches the warehouse (SQL over the raw columns): the instant the loader
-# lands it. A run with a clock (metrics_assets/run_clock.py) lands only rows landed by then.
+# lands it. A run with a clock (metrics_core/run_clock.py) lands only rows landed by then.
 LANDED_AT: dict[str, str] = {
     "orders": "created_at",
     "payments": "paid_at",
@@ -160,7 +156,7 @@ def generate_range(
     rows, seconds and rows/second per source (used by the benchmark)."""
     import time
 
-    from metrics_assets.rules import world as world_cfg
+    from metrics_core.rules import world as world_cfg
 
     launch = launch_date or world_cfg().launch_date
     out: dict[str, dict[str, float]] = {}

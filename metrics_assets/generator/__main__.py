@@ -10,8 +10,8 @@ import argparse
 from datetime import date
 
 from metrics_assets.generator import generate_range
-from metrics_assets.paths import duckdb_path
-from metrics_assets.rules import world
+from metrics_core.paths import duckdb_path
+from metrics_core.rules import world
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""The generator's knobs: the `generator:` section of config/world.yaml and config/experiments.yaml.
+"""The generator's knobs: the `generator:` section of config/world.yaml (experiments: core.experiments).
 
 Every base rate of the synthetic world's messy parts lives in config so tests and demos can
 turn them up or down without touching code; a bad value is refused naming its key.
@@ -6,28 +6,17 @@ turn them up or down without touching code; a bad value is refused naming its ke
 
 from __future__ import annotations
 
-from datetime import date
 from functools import cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from metrics_assets.config import ConfigError, _format_errors, load_model, read_yaml
-from metrics_assets.paths import config_dir
-from metrics_assets.rules import metric_rules
+from metrics_core.config import ConfigError, _format_errors, read_yaml
+from metrics_core.experiments import weights_sum_to_one
+from metrics_core.paths import config_dir
+from metrics_core.rules import metric_rules
 
 Share = Field(ge=0, le=1)
-
-
-def _weights_sum_to_one(name: str, weights: dict[str, float]) -> dict[str, float]:
-    if not weights:
-        raise ValueError(f"{name} must not be empty")
-    if any(w < 0 for w in weights.values()):
-        raise ValueError(f"{name} has a negative weight: {weights}")
-    total = sum(weights.values())
-    if abs(total - 1.0) > 1e-6:
-        raise ValueError(f"{name} weights sum to {total}, not 1")
-    return weights
 
 
 class WeekdayFactors(BaseModel):
@@ -52,7 +41,7 @@ class Region(BaseModel):
     @field_validator("currencies")
     @classmethod
     def _mix(cls, v: dict[str, float]) -> dict[str, float]:
-        return _weights_sum_to_one("currencies", v)
+        return weights_sum_to_one("currencies", v)
 
 
 class Segment(BaseModel):
@@ -101,11 +90,11 @@ class GeneratorSettings(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> GeneratorSettings:
         rules = metric_rules()
-        _weights_sum_to_one("channels", {k: c.weight for k, c in self.channels.items()})
-        _weights_sum_to_one("regions", {k: r.weight for k, r in self.regions.items()})
-        _weights_sum_to_one("segments", {k: s.weight for k, s in self.segments.items()})
-        _weights_sum_to_one("event_type_weights", self.event_type_weights)
-        _weights_sum_to_one("order_status_weights", self.order_status_weights)
+        weights_sum_to_one("channels", {k: c.weight for k, c in self.channels.items()})
+        weights_sum_to_one("regions", {k: r.weight for k, r in self.regions.items()})
+        weights_sum_to_one("segments", {k: s.weight for k, s in self.segments.items()})
+        weights_sum_to_one("event_type_weights", self.event_type_weights)
+        weights_sum_to_one("order_status_weights", self.order_status_weights)
         unknown = sorted(set(self.event_type_weights) - set(rules.accepted_event_types))
         if unknown:
             raise ValueError(
@@ -139,44 +128,6 @@ class GeneratorSettings(BaseModel):
         return sorted(self.fx_usd_per_unit)
 
 
-class Experiment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    start_date: date
-    end_date: date | None = None
-    variants: dict[str, float] = Field(min_length=2)
-
-    @field_validator("variants")
-    @classmethod
-    def _split(cls, v: dict[str, float]) -> dict[str, float]:
-        return _weights_sum_to_one("variants", v)
-
-    @model_validator(mode="after")
-    def _dates(self) -> Experiment:
-        if self.end_date is not None and self.end_date <= self.start_date:
-            raise ValueError(f"experiment {self.id}: end_date must be after start_date")
-        return self
-
-
-class ExperimentsConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    experiments: list[Experiment]
-
-    @model_validator(mode="after")
-    def _unique(self) -> ExperimentsConfig:
-        ids = [e.id for e in self.experiments]
-        dup = sorted({i for i in ids if ids.count(i) > 1})
-        if dup:
-            raise ValueError(f"duplicate experiment id(s) {dup}")
-        return self
-
-    def get(self, experiment_id: str) -> Experiment:
-        for e in self.experiments:
-            if e.id == experiment_id:
-                return e
-        raise ConfigError(f"unknown experiment id {experiment_id!r}")
-
-
 def load_generator_settings(path: Path | None = None) -> GeneratorSettings:
     path = path or config_dir() / "world.yaml"
     data = read_yaml(path)
@@ -188,15 +139,6 @@ def load_generator_settings(path: Path | None = None) -> GeneratorSettings:
         raise ConfigError(_format_errors(path, err).replace("  - ", "  - generator.")) from None
 
 
-def load_experiments(path: Path | None = None) -> ExperimentsConfig:
-    return load_model(ExperimentsConfig, path or config_dir() / "experiments.yaml")
-
-
 @cache
 def generator_settings() -> GeneratorSettings:
     return load_generator_settings()
-
-
-@cache
-def experiments() -> ExperimentsConfig:
-    return load_experiments()

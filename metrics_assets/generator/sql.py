@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from metrics_assets.generator.world import ALL_UAS, CLOSURE_REASONS, Frame, World
-from metrics_assets.sources import SOURCES
+from metrics_core.sources import SOURCES
 
 MONEY = "(({c})::DECIMAL(18,0) * 0.01::DECIMAL(3,2))::DECIMAL(18,2)"
 TS = "make_timestamp({c})"

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from metrics_assets.config import ConfigError
 from metrics_assets.generator import rand
 from metrics_assets.generator.population import (
     DAY_US,
@@ -29,8 +28,10 @@ from metrics_assets.generator.population import (
     day_start_us,
     salt,
 )
-from metrics_assets.generator.settings import ExperimentsConfig, GeneratorSettings
-from metrics_assets.rules import MetricRules
+from metrics_assets.generator.settings import GeneratorSettings
+from metrics_core.config import ConfigError
+from metrics_core.experiments import ExperimentsConfig
+from metrics_core.rules import MetricRules
 
 Frame = dict[str, np.ndarray]
 

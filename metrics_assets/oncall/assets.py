@@ -65,7 +65,7 @@ def load_published() -> list[Schedule]:
     kinds={"duckdb"},
 )
 def oncall_schedule(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    from metrics_assets.paths import duckdb_path
+    from metrics_core.paths import duckdb_path
     from resources.warehouse import connect_duckdb
     from resources.warehouse_lock import hold
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from metrics_assets.config import ConfigError
 from metrics_assets.oncall.schedule import DayOverride, Schedule, Slot, schedule_dir, schedule_path
+from metrics_core.config import ConfigError
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from metrics_assets.config import ConfigError
-from metrics_assets.paths import config_dir
+from metrics_core.config import ConfigError
+from metrics_core.paths import config_dir
 
 FORMAT = 1
 

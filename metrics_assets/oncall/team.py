@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from metrics_assets.config import ConfigError, load_model
-from metrics_assets.paths import config_dir
+from metrics_core.config import ConfigError, load_model
+from metrics_core.paths import config_dir
 
 WEEKDAYS = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 FAIRNESS_METRICS = (

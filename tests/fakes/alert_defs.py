@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from metrics_assets.alerting.model import OnCall
-from metrics_assets.config import pipeline_config
+from metrics_core.alerting_model import OnCall
+from metrics_core.config import pipeline_config
 
 FAULTS: set[str] = set()  # names of assets/checks that should fail on the next run
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from metrics_assets.alerting.clock import FakeClock
 from metrics_assets.alerting.engine import AlertEngine
-from metrics_assets.alerting.settings import AlertingSettings, load_alerting_settings, load_roles
-from metrics_assets.config import pipeline_config
+from metrics_core.alerting_settings import AlertingSettings, load_alerting_settings, load_roles
+from metrics_core.config import pipeline_config
 from resources.channels import build_dispatcher
 from resources.incident_store import IncidentStore
 from tests.fakes.oncall import FakeCalendar, FakeLookup

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from metrics_assets.alerting.model import OnCall
+from metrics_core.alerting_model import OnCall
 
 IST = ZoneInfo("Asia/Kolkata")
 PEOPLE = {

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from metrics_assets.paths import PROJECT_ROOT, config_dir
+from metrics_core.paths import PROJECT_ROOT, config_dir
 
 PIPELINE_IDS = ("profit_unit", "profit_agg", "growth_agg", "growth_daily", "engagement_agg")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")

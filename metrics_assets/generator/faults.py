@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from metrics_assets.rules import metric_rules
-from metrics_assets.sources import SOURCES, Source
+from metrics_core.rules import metric_rules
+from metrics_core.sources import SOURCES, Source
 
 FAULT_SCHEMA = "faults"
 BOT_UA = "Mozilla/5.0 (compatible; ScrapeBot/2.1; +https://example.invalid/bot)"

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from metrics_assets.config import load_model
-from metrics_assets.paths import config_dir
+from metrics_core.config import load_model
+from metrics_core.paths import config_dir
 
 
 class MetricRules(BaseModel):

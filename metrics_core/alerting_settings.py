@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from metrics_assets.config import ConfigError, load_model, read_yaml
-from metrics_assets.paths import config_dir
+from metrics_core.config import ConfigError, load_model, read_yaml
+from metrics_core.paths import config_dir
 
 Level = Literal["primary_oncall", "backup_oncall", "incident_commander", "platform_lead"]
 RoleName = Literal["platform_lead", "engineering_manager", "finance_lead"]

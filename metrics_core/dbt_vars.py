@@ -10,8 +10,8 @@ import json
 from datetime import date
 from typing import Any
 
-from metrics_assets.config import pipeline_config
-from metrics_assets.rules import metric_rules
+from metrics_core.config import pipeline_config
+from metrics_core.rules import metric_rules
 
 
 def dbt_vars(start: date, end: date) -> dict[str, Any]:

@@ -1,0 +1,50 @@
+"""The import layers hold (pyproject.toml [tool.importlinter]): the code location imports the
+check library, which imports the adapters, which import the core, and never the other way; no
+production module imports the synthetic world."""
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LINT = Path(sys.executable).with_name("lint-imports")
+PACKAGES = ("metrics_assets", "checks", "resources", "metrics_core")
+# may import the synthetic world: the wiring that picks the embedded default, and the dev CLIs
+WIRING = {"definitions", "cli", "cli_up", "cli_faults", "generator", "bin"}
+
+
+def _lint(cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(cwd)}
+    return subprocess.run([str(LINT), "--no-cache"], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+def test_the_import_contracts_are_kept():
+    res = _lint(ROOT)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "2 kept, 0 broken" in res.stdout
+
+
+def test_every_production_module_is_under_the_synthetic_contract():
+    """A new module of the code location is either wiring (listed above) or covered."""
+    cfg = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (synthetic,) = [c for c in cfg["contracts"] if c["type"] == "forbidden"]
+    covered = {m.removeprefix("metrics_assets.") for m in synthetic["source_modules"]}
+    children = {p.stem for p in (ROOT / "metrics_assets").iterdir()
+                if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()}
+    assert children - covered - WIRING == set()
+
+
+def test_a_back_edge_breaks_the_contract(tmp_path: Path):
+    """The contract can fail: the same packages with one upward import added."""
+    for pkg in PACKAGES:
+        shutil.copytree(ROOT / pkg, tmp_path / pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    core = tmp_path / "resources" / "warehouse.py"
+    core.write_text(core.read_text() + "\nimport metrics_assets.publish  # noqa: E402,F401\n")
+    res = _lint(tmp_path)
+    assert res.returncode != 0
+    assert "resources.warehouse -> metrics_assets.publish" in res.stdout
