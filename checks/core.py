@@ -110,6 +110,7 @@ def implements(asset: str, name: str) -> Callable[[Implementation], Implementati
 
 def load_implementations() -> dict[tuple[str, str], Implementation]:
     """Import the modules that register implementations (kept lazy to avoid import cycles)."""
+    # deferred: the implementation modules register into this one (they import it)
     from checks import engagement, experiments, growth, nulls, profit, sources  # noqa: F401
 
     return IMPLEMENTATIONS

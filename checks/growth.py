@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import pandas as pd
 
 from checks.baseline import fill_series, history_start, pooled_share_test, score_days
-from checks.core import DayResult, EvalContext, implements
+from checks.core import DayResult, EvalContext, implements, to_date
 from checks.relations import relation
 from checks.sql import dwindow, ts, window
 
@@ -118,7 +118,6 @@ def churn_log_freshness(ctx: EvalContext, days: list[date]) -> list[DayResult]:
 
 
 def _d(v) -> date:
-    from checks.core import to_date
 
     return to_date(v)
 

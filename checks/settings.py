@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from metrics_core.config import load_model
 from metrics_core.paths import config_dir
+from metrics_core.sources import SOURCES
 
 Direction = Literal["both", "drop", "spike"]
 Pct = Field(gt=0, le=10)
@@ -212,7 +213,6 @@ class Feed(_M):
 
     @model_validator(mode="after")
     def _known(self) -> Feed:
-        from metrics_core.sources import SOURCES
 
         if self.source not in SOURCES:
             raise ValueError(f"source {self.source!r} is not a raw source {sorted(SOURCES)}")
@@ -260,7 +260,6 @@ class CriticalFields(_M):
 
     @model_validator(mode="after")
     def _known_columns(self) -> CriticalFields:
-        from metrics_core.sources import SOURCES
 
         for source, cols in self.fields.items():
             key = f"critical_fields.fields.{source}"

@@ -11,6 +11,8 @@ from datetime import date
 
 import pandas as pd
 
+from checks import contracts
+from checks.contracts import check_source_contract
 from checks.core import DayResult, EvalContext, implements, to_date
 from checks.registry import catalogue
 from checks.sql import window
@@ -20,7 +22,6 @@ from metrics_core.sources import SOURCES, Source
 def _contract_findings(ctx: EvalContext, source: Source, days: list[date]) -> dict[date | None, list[str]]:
     """The pandera source contract (checks/contracts.py) for every day: schema from
     information_schema, the day's nulls and duplicate keys in SQL, a bounded pandera sample."""
-    from checks.contracts import check_source_contract
 
     cfg = ctx.settings.sources
     if len(days) > cfg.full_sample_max_days:
@@ -39,7 +40,6 @@ STRUCTURAL = ("missing_table", "missing_column", "renamed_column", "type_changed
 def _range_findings(ctx: EvalContext, source: Source, days: list[date]) -> dict[date | None, list[str]]:
     """The same contract for a long range (backfill, CI year) in a fixed number of queries: the
     schema once, nulls and duplicate keys grouped by day in SQL, pandera on a per-day sample."""
-    from checks import contracts
 
     t, pc = source.table, source.partition_column
     lo, hi = window(days)

@@ -16,10 +16,12 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from checks import history
 from checks.core import CheckOutcome, run_all_checks, utc_now
 from checks.registry import catalogue
 from metrics_core.config import ConfigError
 from metrics_core.run_clock import RunClockError, parse_now
+from resources.warehouse import Warehouse
 
 
 def register(checks: argparse.ArgumentParser) -> None:
@@ -47,8 +49,6 @@ def register(checks: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from checks import history
-    from resources.warehouse import Warehouse
 
     end = args.end or args.start
     if end < args.start:

@@ -51,6 +51,7 @@ def parse_params(pairs: list[str]) -> dict[str, Any]:
 @contextmanager
 def _connect():
     """The embedded warehouse under its lock: waits for a running job, then says who holds it."""
+    # deferred: `metrics faults --help` must not import Dagster
     from metrics_core.paths import duckdb_path
     from resources.warehouse import backend_from_env, connect_duckdb
     from resources.warehouse_lock import WarehouseBusy, hold
@@ -70,6 +71,7 @@ def _connect():
 
 
 def run_list(args: argparse.Namespace) -> int:
+    # deferred: `metrics faults --help` must not import Dagster
     from metrics_assets.generator.faults import FAULTS
 
     rows = [{"fault": f.name, "failure_mode": f.mode(), "stage": f.stage, "description": f.description,
@@ -87,6 +89,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_inject(args: argparse.Namespace) -> int:
+    # deferred: `metrics faults --help` must not import Dagster
     from metrics_assets.generator.faults import inject
 
     params = parse_params(args.param)
@@ -101,6 +104,7 @@ def run_inject(args: argparse.Namespace) -> int:
 
 
 def run_revert(args: argparse.Namespace) -> int:
+    # deferred: `metrics faults --help` must not import Dagster
     from metrics_assets.generator.faults import revert
 
     with _connect() as con:
@@ -110,6 +114,7 @@ def run_revert(args: argparse.Namespace) -> int:
 
 
 def run_history(args: argparse.Namespace) -> int:
+    # deferred: `metrics faults --help` must not import Dagster
     from metrics_assets.generator.faults import FAULT_SCHEMA, _ensure_ops
 
     with _connect() as con:

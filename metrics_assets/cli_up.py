@@ -96,6 +96,7 @@ def _submit(ui, label: str, t0: float, timeout_s: float, **launch) -> bool:
 def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     home = dagster_home()
+    # deferred: `metrics up --help` and argument errors must not import Dagster
     from metrics_assets.raw_assets import raw_key
     from metrics_assets.ui_client import DagsterUI
     from metrics_core.config import pipeline_config
@@ -137,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _summary(start: date, end: date, elapsed: float, ok: bool) -> None:
-    # deferred: `metrics up --help` and argument errors must not pay for importing Dagster
+    # deferred: `metrics up --help` and argument errors must not import Dagster
     import dagster as dg
 
     from metrics_assets.definitions import build_definitions

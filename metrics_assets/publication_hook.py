@@ -11,6 +11,8 @@ from datetime import date, timedelta
 
 import dagster as dg
 
+from checks.settings import check_settings
+
 INVESTOR_STEP_PREFIX = "investor__"
 
 
@@ -43,7 +45,6 @@ def run_days(tags: dict[str, str]) -> list[date]:
 
 def stopped_tables(instance: dg.DagsterInstance, run_id: str, failed_step: str) -> list[str]:
     """Investor table names whose publish step is downstream of `failed_step` in this run."""
-    from checks.settings import check_settings
 
     run = instance.get_run_by_id(run_id)
     if run is None or not run.execution_plan_snapshot_id:
@@ -68,6 +69,7 @@ def _why(context: dg.HookContext) -> str:
 @dg.failure_hook(required_resource_keys={"warehouse"})
 def log_stopped_publication(context: dg.HookContext) -> None:
     """Log `refused` for every investor unit of the run that the failed step keeps from publishing."""
+    # deferred: publish.py puts this hook on its own assets, so it imports this module first
     from metrics_assets.publish import log_refusals
 
     tables = stopped_tables(context.instance, context.run_id, context.step_key)

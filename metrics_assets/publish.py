@@ -28,8 +28,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dagster as dg
+from dagster._utils.schedules import cron_string_iterator
 
 from checks import history
 from checks.core import CheckOutcome, evaluate, num, to_date
@@ -37,6 +39,7 @@ from checks.registry import catalogue
 from checks.relations import relation
 from checks.settings import InvestorTable, check_settings
 from metrics_assets.freshness import freshness_policy_for
+from metrics_assets.oncall.team import load_team_config
 from metrics_assets.partitions import DAILY, SINGLE_RUN, days_in, window_of
 from metrics_assets.publication_hook import log_stopped_publication
 from metrics_core.config import ConfigError, pipeline_config
@@ -166,7 +169,6 @@ def _f(v: float | None) -> str:
 @cache
 def _approvers() -> dict[str, str]:
     """Accepted approval names (person id and e-mail, lower case) -> the person's id."""
-    from metrics_assets.oncall.team import load_team_config
 
     team = load_team_config()
     out: dict[str, str] = {}
@@ -270,9 +272,7 @@ def _deadline(pipeline: str, day: date) -> datetime | None:
     sla = pipeline_config().get(pipeline).sla.daily
     if sla is None:
         return None
-    from zoneinfo import ZoneInfo
 
-    from dagster._utils.schedules import cron_string_iterator
 
     end = datetime(day.year, day.month, day.day) + timedelta(days=1)
     start = end.replace(tzinfo=ZoneInfo("UTC")).timestamp()

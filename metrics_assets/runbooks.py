@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from checks.registry import load_catalogue
 from metrics_core.config import (
     ConfigError,
     Deadline,
@@ -59,7 +60,6 @@ class FailureMode:
 
 def load_failure_modes() -> dict[str, FailureMode]:
     """The failure-mode catalogue, validated by checks.registry (the one loader of it)."""
-    from checks.registry import load_catalogue
 
     cat = load_catalogue()
     return {

@@ -103,6 +103,7 @@ def connect_duckdb(path: str, **kwargs: Any) -> Any:
     """duckdb.connect with the platform's settings; a lock held by a process outside the platform
     (a DuckDB shell, a notebook) becomes WarehouseBusy with DuckDB's own words, not a data error.
     Call it only while holding the warehouse lock."""
+    # deferred: only the configured backend's driver is imported
     import duckdb
 
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -116,6 +117,7 @@ def connect_duckdb(path: str, **kwargs: Any) -> Any:
 
 def snowflake_resource_from_env() -> Any:
     """dagster-snowflake's resource, configured only from environment variables."""
+    # deferred: only the configured backend's driver is imported
     from dagster_snowflake import SnowflakeResource
 
     required = ["SNOWFLAKE_ACCOUNT", "SNOWFLAKE_USER", "SNOWFLAKE_DATABASE", "SNOWFLAKE_WAREHOUSE"]

@@ -2,6 +2,7 @@
 check library, which imports the adapters, which import the core, and never the other way; no
 production module imports the synthetic world."""
 
+import ast
 import os
 import shutil
 import subprocess
@@ -48,3 +49,42 @@ def test_a_back_edge_breaks_the_contract(tmp_path: Path):
     res = _lint(tmp_path)
     assert res.returncode != 0
     assert "resources.warehouse -> metrics_assets.publish" in res.stdout
+
+
+def _function_level_imports(path: Path) -> list[tuple[int, bool]]:
+    """(line, explained) of each import inside a function: explained when the import block it
+    belongs to is preceded by a `# deferred: <why>` comment."""
+    src = path.read_text()
+    lines = src.splitlines()
+    out = []
+    for node in ast.walk(ast.parse(src)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Import | ast.ImportFrom):
+                i = sub.lineno - 2
+                while i >= 0 and lines[i].strip().startswith(("import ", "from ")) or (
+                    i >= 0 and not lines[i].strip()
+                ):
+                    i -= 1
+                out.append((sub.lineno, i >= 0 and lines[i].strip().startswith("# deferred:")))
+    return out
+
+
+def test_no_unexplained_function_level_import():
+    """Imports sit at module level; the few deferred ones say why (a light `--help`, a backend's
+    optional driver, a registration cycle)."""
+    bad = [
+        f"{p.relative_to(ROOT)}:{line}"
+        for pkg in PACKAGES
+        for p in sorted((ROOT / pkg).rglob("*.py"))
+        for line, explained in _function_level_imports(p)
+        if not explained
+    ]
+    assert bad == []
+
+
+def test_an_unexplained_function_level_import_is_found(tmp_path: Path):
+    f = tmp_path / "m.py"
+    f.write_text("def f():\n    import json\n\n\ndef g():\n    # deferred: why\n    import os\n")
+    assert _function_level_imports(f) == [(2, False), (7, True)]

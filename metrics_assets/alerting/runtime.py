@@ -18,6 +18,7 @@ from pathlib import Path
 from metrics_assets.alerting.clock import Clock, SystemClock
 from metrics_assets.alerting.coverage import ConfigCalendar
 from metrics_assets.alerting.engine import AlertEngine
+from metrics_assets.oncall.lookup import OnCallLookup as RotationLookup  # type: ignore[import-not-found]
 from metrics_core.alerting_model import OnCall, OnCallLookup, WorkCalendar
 from metrics_core.alerting_settings import AlertingSettings, Roles, alerting_settings, team_roles
 from metrics_core.config import ConfigError, PipelineConfig, pipeline_config
@@ -40,7 +41,6 @@ class RoleFallbackLookup:
 
 def default_lookup(roles: Roles, settings: AlertingSettings) -> OnCallLookup:
     try:
-        from metrics_assets.oncall.lookup import OnCallLookup as RotationLookup  # type: ignore[import-not-found]
 
         return RotationLookup.from_config()
     except Exception as exc:  # a broken rotation must not silence alerts

@@ -7,6 +7,7 @@ day is byte-identical and a range equals the union of its single days.
 
 from __future__ import annotations
 
+import time
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
@@ -17,7 +18,10 @@ from metrics_assets.generator.sql import insert_day
 from metrics_assets.generator.world import World
 from metrics_core.experiments import ExperimentsConfig, experiments
 from metrics_core.rules import metric_rules
+from metrics_core.rules import world as world_cfg
 from metrics_core.sources import RAW_SCHEMA, SOURCES
+from resources.warehouse import connect_duckdb
+from resources.warehouse_lock import hold
 
 __all__ = [
     "LANDED_AT",
@@ -154,14 +158,10 @@ def generate_range(
 ) -> dict[str, dict[str, float]]:
     """Generate every source for [start, end) into the DuckDB file at db_path; print and return
     rows, seconds and rows/second per source (used by the benchmark)."""
-    import time
 
-    from metrics_core.rules import world as world_cfg
 
     launch = launch_date or world_cfg().launch_date
     out: dict[str, dict[str, float]] = {}
-    from resources.warehouse import connect_duckdb
-    from resources.warehouse_lock import hold
 
     with hold(db_path, what="generator"), connect_duckdb(str(db_path)) as con:
         con.execute("SET enable_progress_bar = false")

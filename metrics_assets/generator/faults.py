@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from checks.relations import relation
+from metrics_assets.run_log import DDL
 from metrics_core.rules import metric_rules
 from metrics_core.sources import SOURCES, Source
 
@@ -622,7 +624,6 @@ def _feed_late(con, day, p):
 
 
 def _unit_agg_mismatch(con, day, p):
-    from checks.relations import relation
 
     rel = relation("agg_profit_daily")
     delta = float(p["delta_usd"])
@@ -638,7 +639,6 @@ def _unit_agg_mismatch(con, day, p):
 
 def _slow_run(con, day, p):
     """Simulated symptom: a run of agg_profit_daily for the day recorded as taking `seconds`."""
-    from metrics_assets.run_log import DDL
 
     for stmt in DDL.split(";"):
         if stmt.strip():

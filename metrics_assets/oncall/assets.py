@@ -10,7 +10,9 @@ from typing import Any
 import dagster as dg
 
 from metrics_assets.oncall.schedule import Schedule, schedule_dir
-from resources.warehouse import POOL
+from metrics_core.paths import duckdb_path
+from resources.warehouse import POOL, connect_duckdb
+from resources.warehouse_lock import hold
 
 TABLE = "ops.oncall_schedule"
 COLUMNS = (
@@ -65,9 +67,6 @@ def load_published() -> list[Schedule]:
     kinds={"duckdb"},
 )
 def oncall_schedule(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
-    from metrics_core.paths import duckdb_path
-    from resources.warehouse import connect_duckdb
-    from resources.warehouse_lock import hold
 
     schedules = load_published()
     rows = schedule_rows(schedules)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import holidays
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from metrics_core.config import ConfigError, load_model
@@ -74,14 +75,11 @@ class HolidayPolicy(HolidaySource):
 
     @model_validator(mode="after")
     def _pinned(self) -> HolidayPolicy:
-        if self.library_version:
-            import holidays
-
-            if holidays.__version__ != self.library_version:
-                raise ValueError(
-                    f"library_version {self.library_version!r} pinned but holidays {holidays.__version__} is "
-                    "installed; lunar dates may have moved -- review and update the pin"
-                )
+        if self.library_version and holidays.__version__ != self.library_version:
+            raise ValueError(
+                f"library_version {self.library_version!r} pinned but holidays {holidays.__version__} is "
+                "installed; lunar dates may have moved -- review and update the pin"
+            )
         return self
 
 
