@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
+from dagster._utils import run_with_concurrent_update_guard
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
 from metrics_assets import run_log
+from metrics_assets.dbt_cli import dbt_executable
 from metrics_assets.dbt_translator import MetricsDbtTranslator, node_meta
 from metrics_assets.partitions import DAILY, SINGLE_RUN, days_in, window_of
 from metrics_assets.publication_hook import log_stopped_publication
@@ -25,6 +27,17 @@ DBT_PROJECT = DbtProject(
     profiles_dir=DBT_PROJECT_DIR,
     target=backend_from_env(),
 )
+
+
+def parse_project(project: DbtProject) -> None:
+    """`dbt parse` with this environment's dbt (`dbt_executable()`): dagster-dbt's preparer runs
+    `dbt` from PATH, absent when the venv is not activated. Guarded like the preparer's, so the
+    code server and dev run workers never read a half-written manifest."""
+    cli = DbtCliResource(project_dir=project, dbt_executable=dbt_executable())
+    run_with_concurrent_update_guard(
+        project.manifest_path,
+        lambda: cli.cli(["parse", "--quiet"], target_path=project.target_path).wait(),
+    )
 
 
 def manifest_is_stale(project_dir: Path, manifest: Path) -> bool:
@@ -48,7 +61,7 @@ def ensure_manifest(project: DbtProject = DBT_PROJECT) -> None:
     if not project.manifest_path.exists() or (
         dev and manifest_is_stale(Path(project.project_dir), project.manifest_path)
     ):
-        project.preparer.prepare(project)
+        parse_project(project)
 
 
 ensure_manifest()

@@ -308,6 +308,7 @@ def test_an_edited_model_is_reparsed_under_dagster_dev(tmp_path, monkeypatch):
 
     from dagster_dbt import DbtProject
 
+    from metrics_assets import dbt_assets
     from metrics_assets.dbt_assets import ensure_manifest, manifest_is_stale
 
     project_dir = tmp_path / "dbt"
@@ -323,7 +324,7 @@ def test_an_edited_model_is_reparsed_under_dagster_dev(tmp_path, monkeypatch):
     os.utime(project_dir / "dbt_project.yml", (old, old))
     project = DbtProject(project_dir=project_dir, profiles_dir=project_dir)
     calls = []
-    monkeypatch.setattr(project.preparer, "prepare", lambda p: calls.append(p))
+    monkeypatch.setattr(dbt_assets, "parse_project", lambda p: calls.append(p))
 
     assert not manifest_is_stale(project_dir, manifest)
     monkeypatch.setenv("DAGSTER_IS_DEV_CLI", "1")
