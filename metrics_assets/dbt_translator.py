@@ -10,7 +10,6 @@ from typing import Any
 import dagster as dg
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings
 
-from metrics_assets.freshness import freshness_policy_for
 from metrics_core.config import ConfigError, PipelineConfig, pipeline_config
 
 LAYERS = ("staging", "intermediate", "marts")
@@ -78,14 +77,7 @@ class MetricsDbtTranslator(DagsterDbtTranslator):
             pipeline = self._cfg.get(pid)
         except ConfigError as exc:
             raise ConfigError(f"dbt model {props['name']!r}: {exc}") from None
-        layer = layer_of(props)
         metadata: dict[str, Any] = {
-            "pipeline": pid,
-            "audience": pipeline.audience.value,
-            "runbook": dg.MetadataValue.url(self._cfg.runbook_url(pid)),
-            "metric_definitions_version": self._cfg.metric_definitions_version,
-            "owners_primary": pipeline.owners.primary,
-            "owners_secondary": pipeline.owners.secondary,
             "dagster/table_name": f"{props.get('schema')}.{props.get('alias') or props['name']}",
         }
         period = meta.get("grain_period")
@@ -93,18 +85,9 @@ class MetricsDbtTranslator(DagsterDbtTranslator):
             metadata["partition_expr"] = meta["grain_date"]
         if period:
             metadata["grain_period"] = period
-        # Month/quarter tables follow the pipeline's monthly SLA when it has one.
-        sla = meta.get("sla") or ("monthly" if period and pipeline.sla.monthly else "daily")
+        # owners, SLA, runbook and the rest of the pipeline's policy: metrics_assets/pipeline_policy.py
         return spec.replace_attributes(
-            group_name=pid,
-            owners=[pipeline.owners.primary, pipeline.owners.secondary],
-            tags={
-                **spec.tags,
-                "pipeline": pid,
-                "audience": pipeline.audience.value,
-                "domain": pipeline.domain,
-                "layer": layer,
-            },
+            group_name=pipeline.id,
+            tags={**spec.tags, "pipeline": pid, "layer": layer_of(props)},
             metadata={**spec.metadata, **metadata},
-            freshness_policy=freshness_policy_for(pipeline, sla),
         )

@@ -11,6 +11,7 @@ from metrics_assets.jobs import ALL_PIPELINES_JOB, DAILY_SCHEDULE
 from metrics_assets.oncall.assets import oncall_schedule
 from metrics_assets.oncall.ownership import validate_ownership
 from metrics_assets.oncall.team import TeamConfig, team_config
+from metrics_assets.pipeline_policy import pipeline_stamp
 from metrics_assets.publish import PUBLISH_ASSETS
 from metrics_assets.raw_assets import RAW_ASSETS
 from metrics_core.config import PipelineConfig, pipeline_config
@@ -51,7 +52,7 @@ def build_definitions(
     team: TeamConfig | None = None,
 ) -> dg.Definitions:
     validate_config(pipelines, team)
-    return dg.Definitions(
+    defs = dg.Definitions(
         assets=[*RAW_ASSETS, metrics_dbt_models, *PUBLISH_ASSETS, oncall_schedule],
         asset_checks=build_asset_checks(),
         jobs=[ALL_PIPELINES_JOB],
@@ -61,6 +62,8 @@ def build_definitions(
         # The embedded DuckDB file takes one writer at a time, so steps run in one process.
         executor=dg.in_process_executor,
     )
+    # owners, SLA freshness, runbook and tags of each pipeline, stamped once on every asset of it
+    return defs.map_resolved_asset_specs(func=pipeline_stamp(pipelines or pipeline_config()))
 
 
 @dg.definitions

@@ -38,7 +38,6 @@ from checks.core import CheckOutcome, evaluate, num, to_date
 from checks.registry import catalogue
 from checks.relations import relation
 from checks.settings import InvestorTable, check_settings
-from metrics_assets.freshness import freshness_policy_for
 from metrics_assets.oncall.team import load_team_config
 from metrics_assets.partitions import DAILY, SINGLE_RUN, days_in, window_of
 from metrics_assets.publication_hook import log_stopped_publication
@@ -932,7 +931,6 @@ def drift_report(warehouse: Warehouse):
 def _build(name: str, spec: InvestorTable) -> dg.AssetsDefinition:
     cfg = pipeline_config()
     pub = check_settings().publication
-    pipeline = cfg.get(spec.pipeline)
     if spec.derived_from:
         deps = [dg.AssetKey([pub.schema_, spec.derived_from])]
         source = f"the published days of `{pub.schema_}.{spec.derived_from}`"
@@ -942,7 +940,6 @@ def _build(name: str, spec: InvestorTable) -> dg.AssetsDefinition:
             for m in sorted({g.asset for g in _gates(spec.pipeline) if not g.is_raw} | {spec.model})
         ]
         source = f"`{spec.model}`"
-    sla = "monthly" if spec.period != "day" and pipeline.sla.monthly else "daily"
     tag = pub.closed_period.approval_tag
     key = dg.AssetKey([pub.schema_, name])
     runbook = cfg.runbook_url(spec.pipeline, "recovery")
@@ -954,27 +951,15 @@ def _build(name: str, spec: InvestorTable) -> dg.AssetsDefinition:
         partitions_def=DAILY,
         backfill_policy=SINGLE_RUN,
         deps=deps,
-        owners=[pipeline.owners.primary, pipeline.owners.secondary],
         kinds={"python", "duckdb"},
-        tags={
-            "pipeline": spec.pipeline,
-            "audience": pipeline.audience.value,
-            "domain": pipeline.domain,
-            "layer": "investor",
-        },
+        # owners, SLA, runbook and the rest of the pipeline's policy: metrics_assets/pipeline_policy.py
+        tags={"pipeline": spec.pipeline, "layer": "investor"},
         metadata={
-            "pipeline": spec.pipeline,
-            "audience": pipeline.audience.value,
-            "runbook": dg.MetadataValue.url(cfg.runbook_url(spec.pipeline)),
-            "metric_definitions_version": cfg.metric_definitions_version,
-            "owners_primary": pipeline.owners.primary,
-            "owners_secondary": pipeline.owners.secondary,
             "dagster/table_name": f"{pub.schema_}.{name}",
             "source_model": spec.model,
             **({"grain_period": spec.period} if spec.period != "day" else {}),
             **({"derived_from": f"{pub.schema_}.{spec.derived_from}"} if spec.derived_from else {}),
         },
-        freshness_policy=freshness_policy_for(pipeline, sla),
         check_specs=[
             dg.AssetCheckSpec(
                 GATE_CHECK,

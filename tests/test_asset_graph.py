@@ -84,3 +84,32 @@ def test_spec_snapshot():
         SNAPSHOT.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
     expected = json.loads(SNAPSHOT.read_text())
     assert current == expected, "asset specs changed; review and re-run with UPDATE_SNAPSHOTS=1"
+
+
+def test_one_edit_of_the_pipeline_config_moves_every_asset_of_it(tmp_path):
+    """growth_agg's secondary owner and daily SLA changed in config/pipelines.yaml alone (a copy;
+    engagement_agg's secondary moves too, since the balanced-load rule refuses any single
+    change): every growth_agg asset (dbt models and investor tables) carries the new owners and
+    freshness, because the pipeline policy is stamped once on the assembled definitions."""
+    import yaml
+
+    from metrics_core.config import load_pipeline_config
+
+    src = yaml.safe_load((Path(__file__).parents[1] / "config" / "pipelines.yaml").read_text())
+    growth = src["pipelines"]["growth_agg"]
+    assert growth["owners"]["secondary"] != "alex.mehta@metrics.example.com"
+    growth["owners"]["secondary"] = "alex.mehta@metrics.example.com"
+    src["pipelines"]["engagement_agg"]["owners"]["secondary"] = "samir.kapoor@metrics.example.com"
+    growth["sla"]["daily"]["deadline_cron"] = "45 7 * * *"
+    path = tmp_path / "pipelines.yaml"
+    path.write_text(yaml.safe_dump(src))
+    new = build_definitions(pipelines=load_pipeline_config(path)).resolve_asset_graph()
+    keys = [k for k in new.get_all_asset_keys() if new.get(k).tags.get("pipeline") == "growth_agg"]
+    assert {"agg_growth_daily", "investor/growth_daily"} <= {k.to_user_string() for k in keys}
+    for key in keys:
+        node = new.get(key)
+        assert list(node.owners) == [growth["owners"]["primary"], "alex.mehta@metrics.example.com"], key
+        assert node.metadata["owners_secondary"] == "alex.mehta@metrics.example.com"
+        if node.metadata.get("grain_period") is None:
+            assert node.freshness_policy.deadline_cron == "45 7 * * *", key
+        assert GRAPH.get(key).freshness_policy.deadline_cron != "45 7 * * *"  # shipped SLA unchanged
