@@ -192,8 +192,8 @@ def _escalation(
     sev = "sev1" if p.is_investor else "sev2"
     policy = alerting.get("severities", {}).get(sev, {})
     ladder, business = policy.get("ladder", []), policy.get("business", [])
-    hours = alerting.get("coverage", {}).get("business_hours", {})
-    tz = alerting.get("timezone", team.get("timezone", ""))
+    hours = team.get("business_hours", {})
+    tz = team.get("timezone", "")
     if p.is_investor:
         head = f"`{sev}`: pages 24x7. Each step fires only while nobody has acknowledged "
         head += "(`metrics incidents ack <id> --by <e-mail>`):"

@@ -5,13 +5,12 @@ All alerting numbers live in that file; a bad file is refused at load with the k
 
 from __future__ import annotations
 
-import re
-from datetime import time, timedelta
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from metrics_core.config import ConfigError, load_model, read_yaml
 from metrics_core.paths import config_dir
@@ -19,35 +18,10 @@ from metrics_core.paths import config_dir
 Level = Literal["primary_oncall", "backup_oncall", "incident_commander", "platform_lead"]
 RoleName = Literal["platform_lead", "engineering_manager", "finance_lead"]
 SEVERITIES = ("sev1", "sev2", "notice")
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Window(_Strict):
-    start: str
-    end: str
-
-    @field_validator("start", "end")
-    @classmethod
-    def _hhmm(cls, v: str) -> str:
-        if not _HHMM.match(v):
-            raise ValueError(f"{v!r} is not HH:MM")
-        return v
-
-    @property
-    def start_time(self) -> time:
-        return time.fromisoformat(self.start)
-
-    @property
-    def end_time(self) -> time:
-        return time.fromisoformat(self.end)
-
-
-class Coverage(_Strict):
-    business_hours: Window
 
 
 class LadderStep(_Strict):
@@ -130,8 +104,6 @@ class ChannelSettings(_Strict):
 
 
 class AlertingSettings(_Strict):
-    timezone: str
-    coverage: Coverage
     severities: dict[Literal["sev1", "sev2", "notice"], SeverityPolicy]
     inform_primary_owner: bool = True
     unmapped_asset_role: RoleName = "platform_lead"

@@ -26,7 +26,6 @@ def test_committed_config_loads():
 
 
 @pytest.mark.parametrize("mutate, key", [
-    (lambda r: r["coverage"]["business_hours"].update(start="9am"), "coverage.business_hours.start"),
     (lambda r: r["severities"]["sev1"]["ladder"].reverse(), "severities.sev1"),
     (lambda r: r["severities"]["sev1"]["ladder"][1].update(level="boss"), "severities.sev1.ladder.1.level"),
     (lambda r: r["severities"].pop("notice"), "severities"),

@@ -80,3 +80,16 @@ def test_experiment_failure_friday_night_waits_for_monday_handoff():
     assert inc.page_start == ist("2026-03-16 09:00")
     assert _incident("profit_unit", ist("2026-03-13 22:00"), feeds_investor=True).page_start == ist(
         "2026-03-13 22:00")
+
+
+def test_alert_working_time_is_the_team_calendar():
+    """Business hours live in team.yaml only: a team whose day ends at 20:00 pages sev2 at 19:30,
+    the shipped team (09:00-19:00 IST) defers it to the next business morning."""
+    from metrics_assets.oncall.team import team_config
+
+    team = team_config()
+    late = team.model_copy(update={"business_hours": team.business_hours.model_copy(update={"end": "20:00"})})
+    at = ist("2026-03-10 19:30")  # a Tuesday
+    assert not ConfigCalendar(settings).is_working_time(at)
+    assert ConfigCalendar(settings).next_working_start(at) == ist("2026-03-11 09:00")
+    assert ConfigCalendar(settings, team=late).is_working_time(at)

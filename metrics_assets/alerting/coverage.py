@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from metrics_assets.oncall import calendar as oncall_calendar
+from metrics_assets.oncall.team import TeamConfig
 from metrics_core.alerting_model import FailureKind
 from metrics_core.alerting_settings import AlertingSettings
 
@@ -20,17 +20,16 @@ def severity_for(kind: FailureKind, *, pipeline_is_investor: bool, feeds_investo
 
 
 class ConfigCalendar:
-    """Working time from the on-call calendar (the team's holidays) with the business-hours
-    window of alerting.yaml."""
+    """Working time of the team (config/team.yaml business days, hours, time zone and holidays):
+    the one calendar that gates sev2 pages, the rotation and the handoffs alike. The alerting
+    settings are accepted for the runtime's calendar factory signature; they hold no hours."""
 
-    def __init__(self, settings: AlertingSettings) -> None:
-        self.tz = ZoneInfo(settings.timezone)
-        self.window = settings.coverage.business_hours
+    def __init__(self, settings: AlertingSettings | None = None, team: TeamConfig | None = None) -> None:
+        self.settings = settings
+        self.team = team
 
     def is_working_time(self, at: datetime) -> bool:
-        return oncall_calendar.is_working_time(at, start=self.window.start, end=self.window.end)
+        return oncall_calendar.is_working_time(at, team=self.team)
 
     def next_working_start(self, at: datetime) -> datetime:
-        opens = oncall_calendar.next_working_start(at).astimezone(self.tz)
-        mine = datetime.combine(opens.date(), self.window.start_time, self.tz)  # alerting.yaml wins
-        return mine if mine >= at else opens
+        return oncall_calendar.next_working_start(at, team=self.team)
