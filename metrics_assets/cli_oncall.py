@@ -21,8 +21,8 @@ from metrics_assets.oncall.planner import check_hard_rules, generate, replan
 from metrics_assets.oncall.report import fairness_text, table_text
 from metrics_assets.oncall.schedule import Schedule, schedule_path
 from metrics_assets.oncall.solver import RotationInfeasible
-from metrics_assets.oncall.team import Pto, TeamConfig, load_team_config
 from metrics_core.config import ConfigError, pipeline_config
+from metrics_core.team import Pto, TeamConfig, load_team_config
 
 
 def _team(args: argparse.Namespace) -> TeamConfig:

@@ -10,12 +10,12 @@ from metrics_assets.generator.landing import SyntheticRawSource
 from metrics_assets.jobs import ALL_PIPELINES_JOB, DAILY_SCHEDULE
 from metrics_assets.oncall.assets import oncall_schedule
 from metrics_assets.oncall.ownership import validate_ownership
-from metrics_assets.oncall.team import TeamConfig, team_config
 from metrics_assets.pipeline_policy import pipeline_stamp
 from metrics_assets.publish import PUBLISH_ASSETS
 from metrics_assets.raw_assets import RAW_ASSETS
 from metrics_core.config import PipelineConfig, pipeline_config
 from metrics_core.rules import world
+from metrics_core.team import TeamConfig, team_config
 from resources.raw_source import RawSource
 from resources.warehouse import Warehouse
 

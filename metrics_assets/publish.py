@@ -38,11 +38,11 @@ from checks.core import CheckOutcome, evaluate, num, to_date
 from checks.registry import catalogue
 from checks.relations import relation
 from checks.settings import InvestorTable, check_settings
-from metrics_assets.oncall.team import load_team_config
 from metrics_assets.partitions import DAILY, SINGLE_RUN, days_in, window_of
 from metrics_assets.publication_hook import log_stopped_publication
 from metrics_core.config import ConfigError, pipeline_config
 from metrics_core.run_clock import incomplete_days, last_complete_day, refusal_message, run_now, wall_clock
+from metrics_core.team import load_team_config
 from resources.warehouse import POOL, Warehouse
 
 GATE_CHECK = "publication_gate"

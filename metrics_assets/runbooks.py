@@ -29,6 +29,7 @@ from metrics_core.config import (
     read_yaml,
 )
 from metrics_core.paths import PROJECT_ROOT, RUNBOOK_DIR, config_dir
+from metrics_core.team import TeamConfig, load_team_config
 
 BEGIN = "<!-- BEGIN GENERATED"
 END = "<!-- END GENERATED -->"
@@ -75,16 +76,9 @@ def load_failure_modes() -> dict[str, FailureMode]:
     }
 
 
-def _team(path: Path | None = None) -> dict[str, Any]:
-    data = read_yaml(path or config_dir() / "team.yaml")
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path or config_dir() / 'team.yaml'}: expected a mapping")
-    return data
-
-
-def person_names(team: dict[str, Any]) -> dict[str, str]:
+def person_names(team: TeamConfig) -> dict[str, str]:
     """E-mail (lower case) -> display name, from team.yaml `people`."""
-    return {str(p["email"]).lower(): str(p["name"]) for p in team.get("people", [])}
+    return {p.email.lower(): p.name for p in team.people}
 
 
 def _person(email: str, names: dict[str, str]) -> str:
@@ -94,11 +88,11 @@ def _person(email: str, names: dict[str, str]) -> str:
     return f"{name} ({email})"
 
 
-def _role(team: dict[str, Any], key: str) -> str:
-    role = team.get("roles", {}).get(key)
-    if not role:
+def _role(team: TeamConfig, key: str) -> str:
+    role = team.roles.get(key)
+    if role is None:
         raise ConfigError(f"config/team.yaml: roles.{key} is missing; the escalation ladder needs it")
-    return f"{role['name']} ({role['email']})"
+    return f"{role.name} ({role.email})"
 
 
 def describe_deadline(d: Deadline) -> str:
@@ -174,7 +168,7 @@ def _published_tables(pipeline_id: str) -> list[tuple[str, str]]:
     ]
 
 
-def _level_target(level: str, p: Pipeline, team: dict[str, Any], names: dict[str, str]) -> str:
+def _level_target(level: str, p: Pipeline, team: TeamConfig, names: dict[str, str]) -> str:
     if level == "primary_oncall":
         return "Primary on-call of the moment"
     if level == "backup_oncall":
@@ -186,19 +180,18 @@ def _level_target(level: str, p: Pipeline, team: dict[str, Any], names: dict[str
 
 
 def _escalation(
-    p: Pipeline, team: dict[str, Any], alerting: dict[str, Any], names: dict[str, str]
+    p: Pipeline, team: TeamConfig, alerting: dict[str, Any], names: dict[str, str]
 ) -> list[str]:
     """The ladder of the pipeline's severity from config/alerting.yaml, people resolved from config."""
     sev = "sev1" if p.is_investor else "sev2"
     policy = alerting.get("severities", {}).get(sev, {})
     ladder, business = policy.get("ladder", []), policy.get("business", [])
-    hours = team.get("business_hours", {})
-    tz = team.get("timezone", "")
+    hours = team.business_hours
     if p.is_investor:
         head = f"`{sev}`: pages 24x7. Each step fires only while nobody has acknowledged "
         head += "(`metrics incidents ack <id> --by <e-mail>`):"
     else:
-        window = f"{hours.get('start', '?')}-{hours.get('end', '?')} {tz}" if hours else "business hours"
+        window = f"{hours.start}-{hours.end} {team.timezone}"
         head = (
             f"`{sev}`: notifies on working days {window}, queued to the next window outside it; treated as "
             "`sev1` when the failing asset feeds an investor asset. "
@@ -224,7 +217,7 @@ def _escalation(
     return out
 
 
-def render_block(p: Pipeline, cfg: PipelineConfig, fms: dict[str, FailureMode], team: dict[str, Any]) -> str:
+def render_block(p: Pipeline, cfg: PipelineConfig, fms: dict[str, FailureMode], team: TeamConfig) -> str:
     names = person_names(team)
     mode = (
         "investor: fail-closed. An ERROR check blocks publication of the failing partition; "
@@ -326,7 +319,7 @@ def _splice(text: str, block: str, path: Path) -> str:
 def expected_files(runbook_dir: Path | None = None) -> dict[Path, str]:
     """Every generated file's path -> its full expected text (hand-written parts kept as they are)."""
     rdir = runbook_dir or RUNBOOK_DIR
-    cfg, fms, team = load_pipeline_config(), load_failure_modes(), _team()
+    cfg, fms, team = load_pipeline_config(), load_failure_modes(), load_team_config()
     out: dict[Path, str] = {}
     for p in cfg.pipelines.values():
         path = rdir / f"{p.id}.md"

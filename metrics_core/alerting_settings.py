@@ -12,8 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from metrics_core.config import ConfigError, load_model, read_yaml
+from metrics_core.config import load_model
 from metrics_core.paths import config_dir
+from metrics_core.team import load_team_config
 
 Level = Literal["primary_oncall", "backup_oncall", "incident_commander", "platform_lead"]
 RoleName = Literal["platform_lead", "engineering_manager", "finance_lead"]
@@ -138,18 +139,9 @@ def load_alerting_settings(path: Path | None = None) -> AlertingSettings:
 
 
 def load_roles(path: Path | None = None) -> Roles:
-    path = path or config_dir() / "team.yaml"
-    raw = read_yaml(path)
-    roles = (raw or {}).get("roles") if isinstance(raw, dict) else None
-    if not isinstance(roles, dict):
-        raise ConfigError(f"{path}: key 'roles' is missing")
-    emails = {}
-    for name in Roles.model_fields:
-        body = roles.get(name)
-        if not isinstance(body, dict) or not body.get("email"):
-            raise ConfigError(f"{path}: roles.{name}.email is missing")
-        emails[name] = str(body["email"]).lower()
-    return Roles(**emails)
+    """The escalation roles, read from the one parse of team.yaml (TeamConfig)."""
+    team = load_team_config(path)
+    return Roles(**{name: team.roles[name].email.lower() for name in Roles.model_fields})
 
 
 @cache

@@ -85,7 +85,7 @@ def test_experiment_failure_friday_night_waits_for_monday_handoff():
 def test_alert_working_time_is_the_team_calendar():
     """Business hours live in team.yaml only: a team whose day ends at 20:00 pages sev2 at 19:30,
     the shipped team (09:00-19:00 IST) defers it to the next business morning."""
-    from metrics_assets.oncall.team import team_config
+    from metrics_core.team import team_config
 
     team = team_config()
     late = team.model_copy(update={"business_hours": team.business_hours.model_copy(update={"end": "20:00"})})

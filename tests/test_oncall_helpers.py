@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from metrics_assets.oncall.team import TeamConfig, load_team_config
+from metrics_core.team import TeamConfig, load_team_config
 
 ROLES = {
     "platform_lead": {"name": "Lead", "email": "lead@x.example.com"},

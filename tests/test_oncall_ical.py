@@ -12,7 +12,7 @@ import pytest
 from metrics_assets.oncall.ical import calendar, write_ics
 from metrics_assets.oncall.planner import replan
 from metrics_assets.oncall.schedule import Schedule, schedule_path
-from metrics_assets.oncall.team import Pto
+from metrics_core.team import Pto
 from tests.test_oncall_helpers import default_team
 
 IST = ZoneInfo("Asia/Kolkata")

@@ -15,7 +15,7 @@ from metrics_assets.oncall.calendar import is_working_time, next_working_start
 from metrics_assets.oncall.lookup import OnCallLookup
 from metrics_assets.oncall.planner import replan
 from metrics_assets.oncall.schedule import Schedule, schedule_path
-from metrics_assets.oncall.team import Pto
+from metrics_core.team import Pto
 from tests.test_oncall_helpers import default_team
 
 IST = ZoneInfo("Asia/Kolkata")

@@ -11,7 +11,7 @@ from metrics_assets.oncall.planner import check_hard_rules, replan
 from metrics_assets.oncall.report import fairness
 from metrics_assets.oncall.schedule import Schedule, schedule_path
 from metrics_assets.oncall.solver import RotationInfeasible
-from metrics_assets.oncall.team import Pto
+from metrics_core.team import Pto
 from tests.test_oncall_helpers import default_team
 
 IST = ZoneInfo("Asia/Kolkata")

@@ -10,9 +10,9 @@ import yaml
 
 from metrics_assets.oncall.holiday_calendar import company_holidays, critical_days
 from metrics_assets.oncall.ownership import ownership_loads, ownership_violations, validate_ownership
-from metrics_assets.oncall.team import load_team_config
 from metrics_core.config import ConfigError, PipelineConfig, pipeline_config
 from metrics_core.paths import config_dir
+from metrics_core.team import load_team_config
 from tests.test_oncall_helpers import default_team, make_team
 
 AM, PR, CW, SK = (p.email for p in default_team().people)

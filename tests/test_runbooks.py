@@ -262,7 +262,11 @@ def test_owner_missing_from_team_is_refused(tmp_path: Path, monkeypatch: pytest.
     cfg_dir = tmp_path / "config"
     shutil.copytree(PROJECT_ROOT / "config", cfg_dir)
     team = yaml.safe_load((cfg_dir / "team.yaml").read_text())
-    gone = team["people"].pop(0)["email"]
+    person = team["people"].pop(0)
+    gone = person["email"]
+    # the team file itself stays valid (TeamConfig refuses approvers that are no one): only the
+    # pipeline owner is dangling
+    team["approvers"] = [a for a in team.get("approvers", []) if a not in (person["id"], gone)]
     (cfg_dir / "team.yaml").write_text(yaml.safe_dump(team, sort_keys=False))
     monkeypatch.setenv("METRICS_CONFIG_DIR", str(cfg_dir))
     with pytest.raises(ConfigError, match=re.escape(gone)):

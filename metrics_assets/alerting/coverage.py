@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from metrics_assets.oncall import calendar as oncall_calendar
-from metrics_assets.oncall.team import TeamConfig
 from metrics_core.alerting_model import FailureKind
 from metrics_core.alerting_settings import AlertingSettings
+from metrics_core.team import TeamConfig
 
 URGENCY_ORDER = {"notice": 0, "sev2": 1, "sev1": 2}
 

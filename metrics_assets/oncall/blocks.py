@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from metrics_assets.oncall.holiday_calendar import company_holidays, critical_days, person_holidays
-from metrics_assets.oncall.team import WEEKDAYS, Pto, TeamConfig
+from metrics_core.team import WEEKDAYS, Pto, TeamConfig
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from metrics_assets.oncall.holiday_calendar import company_holidays
-from metrics_assets.oncall.team import WEEKDAYS, TeamConfig, team_config
+from metrics_core.team import WEEKDAYS, TeamConfig, team_config
 
 
 def _aware(at: datetime, fn: str) -> None:

@@ -15,8 +15,8 @@ from functools import lru_cache
 
 import holidays as pyholidays
 
-from metrics_assets.oncall.team import HolidayPolicy, HolidaySource, Person, TeamConfig
 from metrics_core.config import ConfigError
+from metrics_core.team import HolidayPolicy, HolidaySource, Person, TeamConfig
 
 log = logging.getLogger(__name__)
 ESTIMATED = " (estimated)"

@@ -15,7 +15,7 @@ import icalendar
 
 from metrics_assets.oncall.schedule import Schedule
 from metrics_assets.oncall.solver import B, P
-from metrics_assets.oncall.team import TeamConfig
+from metrics_core.team import TeamConfig
 
 PRODID = "-//metrics-platform//oncall//EN"
 

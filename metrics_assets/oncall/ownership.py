@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from metrics_assets.oncall.team import TeamConfig
 from metrics_core.config import ConfigError, PipelineConfig
+from metrics_core.team import TeamConfig
 
 
 def ownership_loads(pipeline_cfg: PipelineConfig, team: TeamConfig) -> dict[str, float]:

@@ -16,8 +16,8 @@ from importlib.metadata import version
 from metrics_assets.oncall.blocks import Block, Facts, build_facts, default_window, make_blocks, year_window
 from metrics_assets.oncall.schedule import Schedule, Slot, day_overrides
 from metrics_assets.oncall.solver import ROLES, B, History, P, Plan, metric_values, solve_rotation
-from metrics_assets.oncall.team import Pto, TeamConfig
 from metrics_core.config import ConfigError
+from metrics_core.team import Pto, TeamConfig
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from metrics_assets.oncall.blocks import build_facts, make_blocks
 from metrics_assets.oncall.planner import _plan_of, check_hard_rules
 from metrics_assets.oncall.schedule import Schedule
 from metrics_assets.oncall.solver import B, P, metric_values
-from metrics_assets.oncall.team import FAIRNESS_METRICS, TeamConfig
+from metrics_core.team import FAIRNESS_METRICS, TeamConfig
 
 LABELS = {
     "primary_weeks": "primary wk",
