@@ -17,7 +17,7 @@ from importlib.metadata import version
 
 from metrics_assets.oncall.planner import generate, replan
 from metrics_assets.oncall.report import fairness
-from metrics_assets.oncall.team import Pto, load_team_config
+from metrics_core.team import Pto, load_team_config
 
 REPEATS = 5
 
