@@ -26,6 +26,23 @@ def materialized_days(instance: dg.DagsterInstance, keys: list[dg.AssetKey], sta
     return len(done)
 
 
+def headline_days(warehouse: Warehouse, pipeline_id: str, start: date, end: date) -> int | None:
+    """Days of [start, end] present in the pipeline's headline table: for an investor pipeline,
+    the days actually published (a refused or pending day is materialized but not published)."""
+    headline = pipeline_config().get(pipeline_id).headline
+    if headline is None:
+        return None
+    try:
+        df = warehouse.query_df(
+            f"select count(distinct {headline.date_column}) as n from {headline.table} "
+            f"where {headline.date_column} between ? and ?",
+            [start, end],
+        )
+    except Exception:  # noqa: BLE001 - the summary reports, it never fails the run
+        return None
+    return int(df["n"].iloc[0])
+
+
 def latest_values(warehouse: Warehouse, pipeline_id: str) -> str:
     headline = pipeline_config().get(pipeline_id).headline
     if headline is None:
@@ -61,9 +78,14 @@ def print_summary(defs, instance, start: date, end: date, elapsed: float, run_ok
     print()
     print(f"Metrics platform: {start} .. {end} ({n_days} days) in {elapsed:,.0f} s -- run "
           f"{'succeeded' if run_ok else 'FAILED (see the Dagster UI)'}")
-    print(f"{'pipeline':<16}{'audience':<12}{'days':>9}  latest values")
+    print(f"{'pipeline':<16}{'audience':<12}{'built':>9}{'in table':>10}  latest values (headline table)")
     for pid, p in cfg.pipelines.items():
         keys = pipeline_assets(defs, pid)
         days = materialized_days(instance, keys, start, end)
-        print(f"{pid:<16}{p.audience.value:<12}{days:>4}/{n_days:<4}  {latest_values(warehouse, pid)}")
+        shown = headline_days(warehouse, pid, start, end)
+        shown_text = "-" if shown is None else f"{shown}/{n_days}"
+        print(f"{pid:<16}{p.audience.value:<12}{days:>4}/{n_days:<4}{shown_text:>10}  "
+              f"{latest_values(warehouse, pid)}")
+    print("built: days every asset of the pipeline was materialized; in table: days in its headline "
+          "table (for investor pipelines, days published; see ops.publication_log for the rest)")
     print()
