@@ -21,6 +21,7 @@ The numbers (restatements, drift) are printed (`-s`).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -38,7 +39,9 @@ from tests.world import HISTORY_START, definitions, range_tags
 SF = 0.02
 W0 = date(2026, 9, 3)  # first built day
 X = date(2026, 9, 30)  # last day of the initial build
-REPLAY = [X + timedelta(days=i) for i in range(1, 10)]  # 2026-10-01 .. 2026-10-09
+# 9 mornings in the suite (the lookback plus an older day); the 14 with METRICS_REPLAY_DAYS=14
+MORNINGS = int(os.environ.get("METRICS_REPLAY_DAYS", "9"))
+REPLAY = [X + timedelta(days=i) for i in range(1, MORNINGS + 1)]  # 2026-10-01 .. 2026-10-09
 LAST = REPLAY[-1]
 LOOKBACK = 7
 INSIDE = [d for d in REPLAY if d >= LAST - timedelta(days=LOOKBACK)]
