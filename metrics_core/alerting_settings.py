@@ -141,7 +141,7 @@ def load_alerting_settings(path: Path | None = None) -> AlertingSettings:
 def load_roles(path: Path | None = None) -> Roles:
     """The escalation roles, read from the one parse of team.yaml (TeamConfig)."""
     team = load_team_config(path)
-    return Roles(**{name: team.roles[name].email.lower() for name in Roles.model_fields})
+    return Roles(**{name: team.roles[name].email for name in Roles.model_fields})
 
 
 @cache

@@ -10,11 +10,11 @@ import re
 from datetime import date, time
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from metrics_core.config import ConfigError, load_model
 from metrics_core.paths import config_dir
@@ -28,6 +28,15 @@ FAIRNESS_METRICS = (
     "weekend_days",
 )
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+
+
+def _email(v: str) -> str:
+    if not _EMAIL.match(v):
+        raise ValueError(f"{v!r} is not an e-mail address")
+    return v.lower()
+
+
+Email = Annotated[str, AfterValidator(_email)]  # people and roles: checked, stored lower case
 Weekday = Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
 
 
@@ -98,7 +107,7 @@ class Pto(_Strict):
 class Person(_Strict):
     id: str = Field(pattern=r"^[A-Za-z0-9_-]+$")
     name: str
-    email: str
+    email: Email
     timezone: str = "Asia/Kolkata"
     holidays: HolidaySource | None = None  # None: the company calendar
     in_rotation: bool = True
@@ -106,24 +115,10 @@ class Person(_Strict):
 
     _tzv = field_validator("timezone")(classmethod(lambda cls, v: _tz(v)))
 
-    @field_validator("email")
-    @classmethod
-    def _email(cls, v: str) -> str:
-        if not _EMAIL.match(v):
-            raise ValueError(f"{v!r} is not an e-mail address")
-        return v.lower()
-
 
 class Role(_Strict):
     name: str
-    email: str
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, v: str) -> str:
-        if not _EMAIL.match(v):
-            raise ValueError(f"{v!r} is not an e-mail address")
-        return v.lower()
+    email: Email
 
 
 class BusinessHours(_Strict):
