@@ -61,7 +61,10 @@ def test_default_team_loads_and_default_owners_pass_every_rule() -> None:
         (lambda d: d["roles"].pop("finance_lead"), "roles.finance_lead"),
         (lambda d: d["people"][0].update(timezone="Asia/Bombay_"), "time zone"),
         (lambda d: d["people"][0].update(email="Priya Rao"), r"people.0.email.*not an e-mail"),
-        (lambda d: d["roles"]["platform_lead"].update(email="lead"), r"roles.platform_lead.email.*not an e-mail"),
+        (
+            lambda d: d["roles"]["platform_lead"].update(email="lead"),
+            r"roles.platform_lead.email.*not an e-mail",
+        ),
     ],
 )
 def test_bad_team_config_is_refused_naming_the_key(tmp_path: Path, mutate, needle: str) -> None:  # noqa: ANN001
