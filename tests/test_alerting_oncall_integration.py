@@ -20,7 +20,7 @@ from tests.fakes.oncall import ist
 
 settings, roles = load_alerting_settings(), load_roles()
 lookup = default_lookup(roles, settings)
-calendar = ConfigCalendar(settings)
+calendar = ConfigCalendar()
 
 
 def _incident(pipeline: str, at, feeds_investor=False) -> Incident:
@@ -90,6 +90,6 @@ def test_alert_working_time_is_the_team_calendar():
     team = team_config()
     late = team.model_copy(update={"business_hours": team.business_hours.model_copy(update={"end": "20:00"})})
     at = ist("2026-03-10 19:30")  # a Tuesday
-    assert not ConfigCalendar(settings).is_working_time(at)
-    assert ConfigCalendar(settings).next_working_start(at) == ist("2026-03-11 09:00")
-    assert ConfigCalendar(settings, team=late).is_working_time(at)
+    assert not ConfigCalendar().is_working_time(at)
+    assert ConfigCalendar().next_working_start(at) == ist("2026-03-11 09:00")
+    assert ConfigCalendar(team=late).is_working_time(at)

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from metrics_assets.oncall import calendar as oncall_calendar
 from metrics_core.alerting_model import FailureKind
-from metrics_core.alerting_settings import AlertingSettings
 from metrics_core.team import TeamConfig
 
 URGENCY_ORDER = {"notice": 0, "sev2": 1, "sev1": 2}
@@ -21,11 +20,9 @@ def severity_for(kind: FailureKind, *, pipeline_is_investor: bool, feeds_investo
 
 class ConfigCalendar:
     """Working time of the team (config/team.yaml business days, hours, time zone and holidays):
-    the one calendar that gates sev2 pages, the rotation and the handoffs alike. The alerting
-    settings are accepted for the runtime's calendar factory signature; they hold no hours."""
+    the one calendar that gates sev2 pages, the rotation and the handoffs alike."""
 
-    def __init__(self, settings: AlertingSettings | None = None, team: TeamConfig | None = None) -> None:
-        self.settings = settings
+    def __init__(self, team: TeamConfig | None = None) -> None:
         self.team = team
 
     def is_working_time(self, at: datetime) -> bool:

@@ -57,7 +57,7 @@ class AlertRuntime:
     roles: Callable[[], Roles] = team_roles
     pipelines: Callable[[], PipelineConfig] = pipeline_config
     lookup: Callable[[Roles, AlertingSettings], OnCallLookup] = default_lookup
-    calendar: Callable[[AlertingSettings], WorkCalendar] = ConfigCalendar
+    calendar: Callable[[AlertingSettings], WorkCalendar] = lambda _settings: ConfigCalendar()
     env: Mapping[str, str] | None = None
 
     def _dispatcher(self, settings: AlertingSettings, store: IncidentStore) -> Dispatcher:
