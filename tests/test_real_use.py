@@ -187,8 +187,8 @@ class Live:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
     env = Live(tmp_path_factory.mktemp("real_use"))
-    env.start()
     try:
+        env.start()  # inside the try: a code location that fails to load must not leak dagster dev
         hist = env.run(date(2025, 1, 1), START - timedelta(days=1), selection=HISTORY)
         assert env.wait(hist) == "SUCCESS", env.why(hist)
         full = env.run(START, END)
