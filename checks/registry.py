@@ -13,9 +13,9 @@ from functools import cache
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
-from metrics_core.config import PIPELINE_IDS, ConfigError, pipeline_config
+from metrics_core.config import ConfigError, PipelineConfig, pipeline_config
 from metrics_core.sources import SOURCES
 
 CATALOGUE_PATH = Path(__file__).with_name("failure_modes.yaml")
@@ -36,7 +36,7 @@ class _CheckEntry(BaseModel):
 
 class _FailureMode(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    runbook: str
+    pipeline: str  # the pipeline it belongs to: its checks route there, its runbook section is there
     title: str
     symptom: str
     validation: str
@@ -48,11 +48,16 @@ class _Catalogue(BaseModel):
     failure_modes: dict[str, _FailureMode] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _consistent(self) -> _Catalogue:
+    def _consistent(self, info: ValidationInfo) -> _Catalogue:
+        pipelines: PipelineConfig = info.context["pipelines"]
         seen: dict[tuple[str, str], str] = {}
         for fm_id, fm in self.failure_modes.items():
-            if fm.runbook not in PIPELINE_IDS:
-                raise ValueError(f"failure mode {fm_id}: runbook {fm.runbook!r} is not one of {PIPELINE_IDS}")
+            if fm.pipeline not in pipelines.pipelines:
+                raise ValueError(
+                    f"failure mode {fm_id}: pipeline {fm.pipeline!r} is not one of {list(pipelines.ids)} "
+                    "(config/pipelines.yaml)"
+                )
+            reads = pipelines.get(fm.pipeline).raw_sources
             for c in fm.checks:
                 key = (c.asset, c.name)
                 if key in seen:
@@ -60,6 +65,10 @@ class _Catalogue(BaseModel):
                 seen[key] = fm_id
                 if c.asset.startswith(RAW_PREFIX) and c.asset[len(RAW_PREFIX) :] not in SOURCES:
                     raise ValueError(f"failure mode {fm_id}: {c.asset} is not a raw source {sorted(SOURCES)}")
+                if c.asset.startswith(RAW_PREFIX) and c.asset[len(RAW_PREFIX) :] not in reads:
+                    raise ValueError(
+                        f"failure mode {fm_id}: {c.asset} is not one of {fm.pipeline}'s raw_sources {reads}"
+                    )
         return self
 
 
@@ -111,6 +120,7 @@ class CheckDef:
 class Catalogue:
     failure_modes: dict[str, _FailureMode]
     checks: tuple[CheckDef, ...]
+    pipelines: PipelineConfig
 
     def by_failure_mode(self, fm_id: str) -> list[CheckDef]:
         return [c for c in self.checks if c.failure_mode == fm_id]
@@ -121,9 +131,11 @@ class Catalogue:
                 return c
         raise KeyError(f"no check {asset}:{name} in {CATALOGUE_PATH.name}")
 
-    def gates_for(self, pipeline: str, extra_assets: list[str] | None = None) -> list[CheckDef]:
-        """ERROR checks that must have passed for a day before `pipeline` may publish it."""
-        extra = set(extra_assets or [])
+    def gates_for(self, pipeline: str) -> list[CheckDef]:
+        """ERROR checks that must have passed for a day before `pipeline` may publish it: its own,
+        and those on the assets its `publication.also_gated_by` names (config/pipelines.yaml)."""
+        pub = self.pipelines.get(pipeline).publication
+        extra = set(pub.also_gated_by if pub else [])
         return [
             c
             for c in self.checks
@@ -131,11 +143,13 @@ class Catalogue:
         ]
 
 
-def load_catalogue(path: Path | None = None) -> Catalogue:
+def load_catalogue(path: Path | None = None, pipelines: PipelineConfig | None = None) -> Catalogue:
+    """The catalogue at `path`, validated against the pipelines it names (config/pipelines.yaml)."""
     path = path or CATALOGUE_PATH
+    pipelines = pipelines or pipeline_config()
     try:
         raw = yaml.safe_load(path.read_text())
-        cat = _Catalogue.model_validate(raw)
+        cat = _Catalogue.model_validate(raw, context={"pipelines": pipelines})
     except FileNotFoundError:
         raise ConfigError(f"failure-mode catalogue {path} does not exist") from None
     except ValidationError as err:
@@ -143,11 +157,11 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
         lines += [f"  - {'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in err.errors()]
         raise ConfigError("\n".join(lines)) from None
     checks = tuple(
-        CheckDef(fm_id, c.asset, c.name, c.severity, fm.runbook, fm.title, fm.validation)
+        CheckDef(fm_id, c.asset, c.name, c.severity, fm.pipeline, fm.title, fm.validation)
         for fm_id, fm in cat.failure_modes.items()
         for c in fm.checks
     )
-    return Catalogue(cat.failure_modes, checks)
+    return Catalogue(cat.failure_modes, checks, pipelines)
 
 
 @cache

@@ -189,59 +189,10 @@ class ClosedPeriod(_M):
     approval_tag: str = Field(min_length=1)
 
 
-class InvestorTable(_M):
-    pipeline: str
-    model: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    day_column: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    period: Literal["day", "month", "quarter"] = "day"
-    depends_on_days_after: int = Field(default=0, ge=0, le=120)
-    row_key: list[str] = Field(default_factory=list)  # columns telling a unit's rows apart
-    derived_from: str | None = None  # period tables: aggregated from this PUBLISHED daily table
-    # columns fed by data that lands after the day is published by design (refunds), and how each
-    # enters the table's other columns ({refunds_usd: {profit_usd: -1}}): their restatements are
-    # recorded but not held against the accuracy SLO
-    late_inputs: dict[str, dict[str, float]] = Field(default_factory=dict)
-
-
-class Feed(_M):
-    """A raw feed whose rows for a day keep landing after it: the day is pending until the feed's
-    newest landed row is at least `hours_after_day_end` past the day's end."""
-
-    source: str
-    column: str
-    hours_after_day_end: float = Field(ge=0, le=240)
-
-    @model_validator(mode="after")
-    def _known(self) -> Feed:
-
-        if self.source not in SOURCES:
-            raise ValueError(f"source {self.source!r} is not a raw source {sorted(SOURCES)}")
-        if self.column not in {c.name for c in SOURCES[self.source].columns}:
-            raise ValueError(f"column {self.column!r} is not a column of raw.{self.source}")
-        return self
-
-
 class Publication(_M):
     schema_: str = Field(alias="schema", min_length=1)
-    tables: dict[str, InvestorTable] = Field(min_length=1)
-    extra_gate_assets: dict[str, list[str]] = Field(default_factory=dict)
     closed_period: ClosedPeriod
-    completeness: dict[str, list[Feed]] = Field(default_factory=dict)  # per pipeline id
     accuracy_slo_pp: float = Field(gt=0, le=100)  # first-published vs rebuilt, percentage points
-
-    @model_validator(mode="after")
-    def _derivations(self) -> Publication:
-        for name, t in self.tables.items():
-            if t.derived_from is None:
-                continue
-            base = self.tables.get(t.derived_from)
-            if base is None or base.period != "day" or base.pipeline != t.pipeline:
-                raise ValueError(
-                    f"tables.{name}.derived_from: {t.derived_from!r} is not a daily table of {t.pipeline}"
-                )
-            if t.period == "day":
-                raise ValueError(f"tables.{name}.derived_from: only month and quarter tables are derived")
-        return self
 
 
 class Sources(_M):

@@ -14,6 +14,7 @@ from metrics_assets.dbt_cli import dbt_executable
 from metrics_assets.dbt_translator import MetricsDbtTranslator, node_meta
 from metrics_assets.partitions import DAILY, SINGLE_RUN, days_in, window_of
 from metrics_assets.publication_hook import log_stopped_publication
+from metrics_core.config import ConfigError, PipelineConfig
 from metrics_core.dbt_vars import dbt_vars_json
 from metrics_core.paths import DBT_PROJECT_DIR
 from metrics_core.run_clock import incomplete_days, refusal_message, run_now
@@ -65,6 +66,36 @@ def ensure_manifest(project: DbtProject = DBT_PROJECT) -> None:
 
 
 ensure_manifest()
+
+
+def validate_dbt_models(cfg: PipelineConfig, manifest_path: Path = DBT_PROJECT.manifest_path) -> None:
+    """Each pipeline's `dbt_models` must name models of the dbt project (the translator refuses
+    the other direction: a model no pipeline claims)."""
+    manifest = json.loads(manifest_path.read_text())
+    models = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    for pid, p in cfg.pipelines.items():
+        key = f"config/pipelines.yaml pipelines.{pid}"
+        unknown = sorted(set(p.dbt_models) - set(models))
+        if unknown:
+            raise ConfigError(
+                f"{key}.dbt_models: {unknown} are not models of the dbt project ({DBT_PROJECT.project_dir})"
+            )
+        reads = set().union(*(raw_sources_read(manifest, models[m]["unique_id"]) for m in p.dbt_models))
+        if reads != set(p.raw_sources):
+            raise ConfigError(
+                f"{key}.raw_sources: {sorted(p.raw_sources)}, but its dbt models read {sorted(reads)}"
+            )
+
+
+def raw_sources_read(manifest: dict, unique_id: str) -> set[str]:
+    """The raw tables a dbt node reads, directly or through the models it refs."""
+    out: set[str] = set()
+    for dep in manifest["nodes"][unique_id]["depends_on"]["nodes"]:
+        if dep.startswith("source."):
+            out.add(manifest["sources"][dep]["name"])
+        elif dep in manifest["nodes"]:
+            out |= raw_sources_read(manifest, dep)
+    return out
 
 
 @dbt_assets(

@@ -1,7 +1,8 @@
-"""Maps dbt nodes to Dagster assets, reading every owner, SLA and runbook from config/pipelines.yaml.
+"""Maps dbt nodes to Dagster assets: key, table name, grain, and the pipeline that owns the model.
 
-dbt YAML names only the pipeline id (`meta: {pipeline: ...}`); everything else about the pipeline
-comes from the one config file, so nothing is typed twice.
+Which pipeline owns a model is declared once, in config/pipelines.yaml `dbt_models`; dbt YAML keeps
+only what is the model's own (its grain and window in `meta`). Owners, SLA and runbook are stamped
+on the assembled definitions by metrics_assets/pipeline_policy.py.
 """
 
 from collections.abc import Mapping
@@ -68,15 +69,12 @@ class MetricsDbtTranslator(DagsterDbtTranslator):
         if props["resource_type"] != "model":
             return spec
         meta = node_meta(props)
-        pid = meta.get("pipeline")
-        if not pid:
+        pid = self._cfg.pipeline_of_model(props["name"])
+        if pid is None:
             raise ConfigError(
-                f"dbt model {props['name']!r} has no `meta.pipeline`; every model belongs to a pipeline"
+                f"dbt model {props['name']!r} is in no pipeline's `dbt_models` (config/pipelines.yaml); "
+                "every model belongs to one pipeline"
             )
-        try:
-            pipeline = self._cfg.get(pid)
-        except ConfigError as exc:
-            raise ConfigError(f"dbt model {props['name']!r}: {exc}") from None
         metadata: dict[str, Any] = {
             "dagster/table_name": f"{props.get('schema')}.{props.get('alias') or props['name']}",
         }
@@ -87,7 +85,7 @@ class MetricsDbtTranslator(DagsterDbtTranslator):
             metadata["grain_period"] = period
         # owners, SLA, runbook and the rest of the pipeline's policy: metrics_assets/pipeline_policy.py
         return spec.replace_attributes(
-            group_name=pipeline.id,
+            group_name=pid,
             tags={**spec.tags, "pipeline": pid, "layer": layer_of(props)},
             metadata={**spec.metadata, **metadata},
         )

@@ -4,7 +4,7 @@ import dagster as dg
 
 from metrics_assets.alerting.sensors import build_alert_sensors
 from metrics_assets.asset_checks import build_asset_checks
-from metrics_assets.dbt_assets import DBT_PROJECT, metrics_dbt_models
+from metrics_assets.dbt_assets import DBT_PROJECT, metrics_dbt_models, validate_dbt_models
 from metrics_assets.dbt_cli import MetricsDbtCli, dbt_executable
 from metrics_assets.generator.landing import SyntheticRawSource
 from metrics_assets.jobs import ALL_PIPELINES_JOB, DAILY_SCHEDULE
@@ -41,8 +41,11 @@ def build_resources(warehouse: Warehouse | None = None) -> dict[str, object]:
 def validate_config(pipelines: PipelineConfig | None = None, team: TeamConfig | None = None) -> None:
     """Judge the config that routing depends on when the code location loads: an owner who is
     no one in the team, or a broken ownership rule, stops the load naming the rule and pipeline
-    (before, only `metrics oncall` checked it, and the sensors ran with it)."""
-    validate_ownership(pipelines or pipeline_config(), team or team_config())
+    (before, only `metrics oncall` checked it, and the sensors ran with it); a pipeline's
+    `dbt_models` that are not in the dbt project stop it too."""
+    pipelines = pipelines or pipeline_config()
+    validate_dbt_models(pipelines)
+    validate_ownership(pipelines, team or team_config())
 
 
 def build_definitions(

@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 import dagster as dg
 
-from checks.settings import check_settings
+from metrics_core.config import pipeline_config
 
 INVESTOR_STEP_PREFIX = "investor__"
 
@@ -52,7 +52,7 @@ def stopped_tables(instance: dg.DagsterInstance, run_id: str, failed_step: str) 
     plan = instance.get_execution_plan_snapshot(run.execution_plan_snapshot_id)
     planned = set(plan.step_keys_to_execute or [s.key for s in plan.steps])
     below = downstream_steps(plan.steps, failed_step) & planned
-    tables = check_settings().publication.tables
+    tables = pipeline_config().investor_tables
     return sorted(
         s[len(INVESTOR_STEP_PREFIX) :]
         for s in below

@@ -5,8 +5,9 @@ An investor table (schema `investor`) receives a day only when
   - every ERROR check of its pipeline - on its marts and on the raw sources feeding them - passed
     for the day; a gate that failed, errored or could not be evaluated (skipped, e.g. too little
     history) refuses it, naming the check and why,
-  - its inputs are complete by the pipeline's own measure (`publication.completeness`: the cost
-    lines and payments of its orders, its late events, have landed); until then it is `pending`.
+  - its inputs are complete by the pipeline's own measure (config/pipelines.yaml
+    `publication.complete_when`: the cost lines and payments of its orders, its late events,
+    have landed); until then it is `pending`.
 Every run also re-audits the days of the lookback before its window (the days dbt restated):
 a day whose audited values changed is re-published and each changed number is recorded in
 ops.restatements (table, day, row, column, old, new, delta, run id); a day never published yet
@@ -37,10 +38,10 @@ from checks import history
 from checks.core import CheckOutcome, evaluate, num, to_date
 from checks.registry import catalogue
 from checks.relations import relation
-from checks.settings import InvestorTable, check_settings
+from checks.settings import check_settings
 from metrics_assets.partitions import DAILY, SINGLE_RUN, days_in, window_of
 from metrics_assets.publication_hook import log_stopped_publication
-from metrics_core.config import ConfigError, pipeline_config
+from metrics_core.config import ConfigError, InvestorTable, pipeline_config
 from metrics_core.run_clock import incomplete_days, last_complete_day, refusal_message, run_now, wall_clock
 from metrics_core.team import load_team_config
 from resources.warehouse import POOL, Warehouse
@@ -195,8 +196,7 @@ def check_approval(value: str | None) -> tuple[str | None, str]:
 
 
 def _gates(pipeline: str):
-    extra = check_settings().publication.extra_gate_assets.get(pipeline, [])
-    return catalogue().gates_for(pipeline, extra)
+    return catalogue().gates_for(pipeline)
 
 
 def _problem(asset: str, name: str, status: str, message: str) -> Problem | None:
@@ -282,10 +282,11 @@ def _deadline(pipeline: str, day: date) -> datetime | None:
 def pending_status(warehouse: Warehouse, pipeline: str, days: list[date], now: datetime) -> dict[date, str]:
     """Days of `days` whose inputs are not complete yet at `now`, with why (and whether late).
 
-    Complete = every feed of publication.completeness[pipeline] has landed a row at least
+    Complete = every feed of the pipeline's `publication.complete_when` has landed a row at least
     hours_after_day_end past the day's end (by the feed's own clock column, counting only rows
     landed by `now`)."""
-    feeds = check_settings().publication.completeness.get(pipeline, [])
+    pub = pipeline_config().get(pipeline).publication
+    feeds = pub.complete_when if pub else []
     out: dict[date, str] = {}
     if not feeds or not days:
         return out
@@ -617,12 +618,15 @@ def publish_table(
     approved_by: str | None = None,
     now: datetime | None = None,
 ) -> PublishReport:
-    """Audit and publish `days` of investor table `name` (config/checks.yaml publication.tables),
+    """Audit and publish `days` of investor table `name` (config/pipelines.yaml `publication.tables`),
     and re-publish the changed units of the lookback before them."""
     cfg = check_settings().publication
-    if name not in cfg.tables:
-        raise ConfigError(f"investor table {name!r} is not in config/checks.yaml publication.tables")
-    spec = cfg.tables[name]
+    tables = pipeline_config().investor_tables
+    if name not in tables:
+        raise ConfigError(
+            f"investor table {name!r} is not in any pipeline's `publication.tables` (config/pipelines.yaml)"
+        )
+    spec = tables[name]
     now = now or wall_clock()
     target = f"{cfg.schema_}.{name}"
     report = PublishReport(target)
@@ -786,12 +790,13 @@ def _publish_derived(
     """A month/quarter table from the published days of its daily table: a period is (re)published
     when all its days up to the run's last day are published and its sums differ from what is."""
     cfg = check_settings().publication
-    base = cfg.tables[spec.derived_from]
+    base = pipeline_config().investor_tables[spec.derived_from]
     src = f"{cfg.schema_}.{spec.derived_from}"
     target = report.table
     if spec.model not in DERIVED_SQL:
         raise ConfigError(
-            f"publication.tables.{name}.derived_from: no aggregation from {src} is defined for {spec.model} "
+            f"pipelines.{spec.pipeline}.publication.tables.{name}.derived_from: no aggregation from {src} "
+            f"is defined for {spec.model} "
             f"(metrics_assets/publish.py DERIVED_SQL: {sorted(DERIVED_SQL)})"
         )
     lookback = pipeline_config().get(spec.pipeline).lookback_days
@@ -890,10 +895,11 @@ def log_refusals(
 ) -> int:
     """Log `refused` for the units of `days` of each investor table (a step upstream stopped them)."""
     cfg = check_settings().publication
+    specs = pipeline_config().investor_tables
     now = wall_clock()
     rows = []
     for name in tables:
-        spec = cfg.tables[name]
+        spec = specs[name]
         units = (
             sorted(_units(spec, days))
             if spec.period == "day"
@@ -1023,5 +1029,5 @@ def _build(name: str, spec: InvestorTable) -> dg.AssetsDefinition:
 
 
 PUBLISH_ASSETS: list[dg.AssetsDefinition] = [
-    _build(name, spec) for name, spec in check_settings().publication.tables.items()
+    _build(name, spec) for name, spec in pipeline_config().investor_tables.items()
 ]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from checks.registry import load_catalogue
+from checks.settings import check_settings
 from metrics_core.config import (
     ConfigError,
     Deadline,
@@ -52,7 +53,7 @@ class CheckRef:
 @dataclass(frozen=True)
 class FailureMode:
     id: str
-    runbook: str  # pipeline id whose runbook documents it
+    pipeline: str  # the pipeline it belongs to; its runbook documents it
     title: str
     symptom: str
     validation: str
@@ -66,7 +67,7 @@ def load_failure_modes() -> dict[str, FailureMode]:
     return {
         fid: FailureMode(
             fid,
-            fm.runbook,
+            fm.pipeline,
             fm.title,
             fm.symptom,
             fm.validation,
@@ -108,11 +109,12 @@ def describe_deadline(d: Deadline) -> str:
     return f"by {when} (cron `{d.deadline_cron}`; data must be at most {d.lower_bound_hours:g} h old then)"
 
 
-def _published_list(pipeline_id: str) -> str:
-    pairs = _published_tables(pipeline_id)
-    if not pairs:
+def _published_list(p: Pipeline) -> str:
+    """The investor tables of the pipeline (config/pipelines.yaml `publication.tables`)."""
+    if p.publication is None:
         return "nothing: experiment output stays in `marts`"
-    return ", ".join(f"`{t}` (from `{m}`)" for t, m in pairs)
+    schema = check_settings().publication.schema_
+    return ", ".join(f"`{schema}.{n}` (from `marts.{t.model}`)" for n, t in p.publication.tables.items())
 
 
 def _daily_run(cfg: PipelineConfig) -> str:
@@ -131,14 +133,14 @@ def _fail_effect(p: Pipeline, severity: str) -> str:
 
 
 def _rel_link(fm: FailureMode, here: str) -> str:
-    return f"#{fm.id}" if fm.runbook == here else f"{fm.runbook}.md#{fm.id}"
+    return f"#{fm.id}" if fm.pipeline == here else f"{fm.pipeline}.md#{fm.id}"
 
 
 def _related(p: Pipeline, cfg: PipelineConfig, fms: dict[str, FailureMode]) -> list[FailureMode]:
     """Failure modes documented in a sibling runbook of the same domain, or of another experiment pipeline."""
     out = []
     for fm in fms.values():
-        other = cfg.pipelines.get(fm.runbook)
+        other = cfg.pipelines.get(fm.pipeline)
         if other is None or other.id == p.id:
             continue
         same_domain = other.domain == p.domain
@@ -153,19 +155,6 @@ def _alerting(path: Path | None = None) -> dict[str, Any]:
     path = path or config_dir() / "alerting.yaml"
     data = read_yaml(path) if path.exists() else {}
     return data if isinstance(data, dict) else {}
-
-
-def _published_tables(pipeline_id: str) -> list[tuple[str, str]]:
-    """(investor table, source model) pairs of the pipeline from config/checks.yaml `publication`."""
-    path = config_dir() / "checks.yaml"
-    data = read_yaml(path) if path.exists() else {}
-    pub = (data or {}).get("publication") or {}
-    schema = pub.get("schema", "investor")
-    return [
-        (f"{schema}.{name}", f"marts.{spec['model']}")
-        for name, spec in (pub.get("tables") or {}).items()
-        if spec.get("pipeline") == pipeline_id
-    ]
 
 
 def _level_target(level: str, p: Pipeline, team: TeamConfig, names: dict[str, str]) -> str:
@@ -229,7 +218,7 @@ def render_block(p: Pipeline, cfg: PipelineConfig, fms: dict[str, FailureMode], 
     sla = [f"daily partition {describe_deadline(p.sla.daily)}"]
     if p.sla.monthly:
         sla.append(f"closed month {describe_deadline(p.sla.monthly)}")
-    own = [fm for fm in fms.values() if fm.runbook == p.id]
+    own = [fm for fm in fms.values() if fm.pipeline == p.id]
     raw = sorted(
         {c.asset.removeprefix("raw/") for fm in own for c in fm.checks if c.asset.startswith("raw/")}
     )
@@ -254,7 +243,9 @@ def render_block(p: Pipeline, cfg: PipelineConfig, fms: dict[str, FailureMode], 
         ),
         f"| Daily run | schedule `all_pipelines_daily` builds yesterday's partition {_daily_run(cfg)} |",
         f"| Metric definitions | `{cfg.metric_definitions_version}` (shared/spec/metrics.md) |",
-        f"| Published (investor) | {_published_list(p.id)} |",
+        f"| Published (investor) | {_published_list(p)} |",
+        f"| dbt models | {', '.join(f'`{m}`' for m in p.dbt_models)} |",
+        f"| Raw sources read | {', '.join(f'`raw.{s}`' for s in p.raw_sources)} |",
         f"| Raw sources checked here | {', '.join(f'`raw.{s}`' for s in raw) or 'none (reads marts)'} |",
         "",
         "## Failure modes",
@@ -289,7 +280,7 @@ def render_index(cfg: PipelineConfig, fms: dict[str, FailureMode]) -> str:
         "| --- | --- | --- | --- |",
     ]
     for p in cfg.pipelines.values():
-        own = [fm for fm in fms.values() if fm.runbook == p.id]
+        own = [fm for fm in fms.values() if fm.pipeline == p.id]
         modes = ", ".join(f"[{fm.id}]({p.id}.md#{fm.id})" for fm in own)
         lines.append(f"| [{p.id}.md]({p.id}.md) | {p.name} | {p.audience.value} | {modes} |")
     lines += ["", END]
@@ -326,7 +317,7 @@ def expected_files(runbook_dir: Path | None = None) -> dict[Path, str]:
         text = (
             path.read_text()
             if path.exists()
-            else _skeleton(p, [f for f in fms.values() if f.runbook == p.id])
+            else _skeleton(p, [f for f in fms.values() if f.pipeline == p.id])
         )
         out[path] = _splice(text, render_block(p, cfg, fms, team), path)
     readme = rdir / "README.md"

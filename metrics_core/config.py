@@ -11,14 +11,14 @@ from datetime import date, timedelta
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from metrics_core.paths import PROJECT_ROOT, config_dir
+from metrics_core.sources import SOURCES
 
-PIPELINE_IDS = ("profit_unit", "profit_agg", "growth_agg", "growth_daily", "engagement_agg")
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 _CRON = re.compile(r"^\S+ \S+ \S+ \S+ \S+$")
 M = TypeVar("M", bound=BaseModel)
@@ -87,6 +87,69 @@ class Headline(BaseModel):
     columns: list[str] = Field(min_length=1)
 
 
+_NAME = r"^[a-z][a-z0-9_]*$"
+
+
+class InvestorTable(BaseModel):
+    """A table of schema `investor`: days (or periods) of one dbt model, published fail-closed."""
+
+    model_config = ConfigDict(extra="forbid")
+    pipeline: str = ""  # filled from the pipeline that declares the table
+    model: str = Field(pattern=_NAME)
+    day_column: str = Field(pattern=_NAME)
+    period: Literal["day", "month", "quarter"] = "day"
+    depends_on_days_after: int = Field(default=0, ge=0, le=120)
+    row_key: list[str] = Field(default_factory=list)  # columns telling a unit's rows apart
+    derived_from: str | None = None  # period tables: aggregated from this PUBLISHED daily table
+    # columns fed by data that lands after the day is published by design (refunds), and how each
+    # enters the table's other columns ({refunds_usd: {profit_usd: -1}}): their restatements are
+    # recorded but not held against the accuracy SLO
+    late_inputs: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+
+class Feed(BaseModel):
+    """A raw feed whose rows for a day keep landing after it: the day is pending until the feed's
+    newest landed row is at least `hours_after_day_end` past the day's end."""
+
+    model_config = ConfigDict(extra="forbid")
+    source: str
+    column: str
+    hours_after_day_end: float = Field(ge=0, le=240)
+
+    @model_validator(mode="after")
+    def _known(self) -> Feed:
+        if self.source not in SOURCES:
+            raise ValueError(f"source {self.source!r} is not a raw source {sorted(SOURCES)}")
+        if self.column not in {c.name for c in SOURCES[self.source].columns}:
+            raise ValueError(f"column {self.column!r} is not a column of raw.{self.source}")
+        return self
+
+
+class Publication(BaseModel):
+    """How an investor pipeline publishes: its tables, extra gates and when a day is complete."""
+
+    model_config = ConfigDict(extra="forbid")
+    tables: dict[str, InvestorTable] = Field(min_length=1)
+    # ERROR checks on these assets gate the pipeline too, beyond its own failure modes
+    also_gated_by: list[str] = Field(default_factory=list)
+    # a day is complete (publishable) once each feed has landed this far past the day's end
+    complete_when: list[Feed] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _derivations(self) -> Publication:
+        for name, t in self.tables.items():
+            if t.derived_from is None:
+                continue
+            base = self.tables.get(t.derived_from)
+            if base is None or base.period != "day":
+                raise ValueError(
+                    f"tables.{name}.derived_from: {t.derived_from!r} is not a daily table of this pipeline"
+                )
+            if t.period == "day":
+                raise ValueError(f"tables.{name}.derived_from: only month and quarter tables are derived")
+        return self
+
+
 class Pipeline(BaseModel):
     model_config = ConfigDict(extra="forbid")
     id: str
@@ -99,6 +162,31 @@ class Pipeline(BaseModel):
     lookback_days: int = Field(default=7, ge=0, le=60)
     runbook: str = ""  # filled from runbook_base_url when empty
     headline: Headline | None = None
+    raw_sources: list[str] = Field(min_length=1)  # the raw tables it reads
+    dbt_models: list[str] = Field(min_length=1)  # the dbt models it owns (each model has one owner)
+    publication: Publication | None = None  # investor pipelines only
+
+    @field_validator("raw_sources")
+    @classmethod
+    def _sources(cls, v: list[str]) -> list[str]:
+        unknown = sorted(set(v) - set(SOURCES))
+        if unknown:
+            raise ValueError(f"{unknown} are not raw sources {sorted(SOURCES)}")
+        return v
+
+    @model_validator(mode="after")
+    def _publication_matches_audience(self) -> Pipeline:
+        if self.is_investor and self.publication is None:
+            raise ValueError("an investor pipeline needs `publication.tables`")
+        if not self.is_investor and self.publication is not None:
+            raise ValueError("an experiment pipeline publishes nothing (fail-open): remove `publication`")
+        for name, t in (self.publication.tables if self.publication else {}).items():
+            t.pipeline = self.id
+            if t.model not in self.dbt_models:
+                raise ValueError(
+                    f"publication.tables.{name}.model {t.model!r} is not in this pipeline's dbt_models"
+                )
+        return self
 
     @property
     def is_investor(self) -> bool:
@@ -132,19 +220,38 @@ class PipelineConfig(BaseModel):
             base = data.get("runbook_base_url", "runbooks")
             for pid, body in data["pipelines"].items():
                 if isinstance(body, dict):
-                    body.setdefault("id", pid)
+                    if body.setdefault("id", pid) != pid:
+                        raise ValueError(f"pipelines.{pid}.id is {body['id']!r}; the key is the id")
                     body.setdefault("runbook", f"{base}/{pid}.md")
         return data
 
     @model_validator(mode="after")
-    def _known_ids(self) -> PipelineConfig:
-        unknown = sorted(set(self.pipelines) - set(PIPELINE_IDS))
-        if unknown:
-            raise ValueError(f"unknown pipeline id(s) {unknown}; known ids are {list(PIPELINE_IDS)}")
-        missing = sorted(set(PIPELINE_IDS) - set(self.pipelines))
-        if missing:
-            raise ValueError(f"pipeline(s) {missing} missing from the config")
+    def _each_thing_has_one_pipeline(self) -> PipelineConfig:
+        for pid in self.pipelines:
+            if not re.match(_NAME, pid):
+                raise ValueError(f"pipeline id {pid!r} must be lower_snake_case")
+        for what, items in (("dbt model", lambda p: p.dbt_models), ("investor table", lambda p: list(
+            p.publication.tables) if p.publication else [])):
+            owner: dict[str, str] = {}
+            for pid, p in self.pipelines.items():
+                for name in items(p):
+                    if name in owner:
+                        raise ValueError(f"{what} {name!r} is declared by both {owner[name]} and {pid}")
+                    owner[name] = pid
         return self
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(self.pipelines)
+
+    @property
+    def investor_tables(self) -> dict[str, InvestorTable]:
+        """Every investor table of every pipeline, by table name."""
+        pubs = [p.publication for p in self.pipelines.values() if p.publication]
+        return {name: t for pub in pubs for name, t in pub.tables.items()}
+
+    def pipeline_of_model(self, model: str) -> str | None:
+        return next((pid for pid, p in self.pipelines.items() if model in p.dbt_models), None)
 
     def runbook_url(self, pipeline_id: str, anchor: str | None = None) -> str:
         return self.get(pipeline_id).runbook_url(self.docs_base_url, anchor)

@@ -23,7 +23,8 @@ def dbt_vars(start: date, end: date) -> dict[str, Any]:
     return {
         "min_date": start.isoformat(),
         "max_date": end.isoformat(),
-        "lookback_days": {pid: p.lookback_days for pid, p in cfg.pipelines.items()},
+        # per model: the lookback of the pipeline that owns it (config/pipelines.yaml dbt_models)
+        "lookback_days": {m: p.lookback_days for p in cfg.pipelines.values() for m in p.dbt_models},
         "metric_definitions_version": cfg.metric_definitions_version,
         "rules_version": rules.rules_version,
         "cost_table_version": rules.cost_table_version,

@@ -7,7 +7,7 @@ sources (dbt/models/staging/_sources.yml) describe the same tables.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 RAW_SCHEMA = "raw"
 
@@ -27,7 +27,6 @@ class Source:
     partition_column: str  # the UTC day of this column is the daily partition the row lands in
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...]
-    domains: tuple[str, ...] = field(default_factory=tuple)  # pipelines' domains that read it
 
     @property
     def table(self) -> str:
@@ -62,7 +61,6 @@ SOURCES: dict[str, Source] = {
                 _c("is_test", "BOOLEAN"),
             ),
             ("order_id",),
-            ("profit",),
         ),
         Source(
             "payments",
@@ -78,7 +76,6 @@ SOURCES: dict[str, Source] = {
                 _c("status", "VARCHAR", description="captured | failed"),
             ),
             ("payment_id",),
-            ("profit",),
         ),
         Source(
             "refunds",
@@ -92,7 +89,6 @@ SOURCES: dict[str, Source] = {
                 _c("currency", "VARCHAR"),
             ),
             ("refund_id",),
-            ("profit",),
         ),
         Source(
             "order_costs",
@@ -108,7 +104,6 @@ SOURCES: dict[str, Source] = {
                 _c("region", "VARCHAR"),
             ),
             ("cost_line_id",),
-            ("profit",),
         ),
         Source(
             "fx_rates",
@@ -121,7 +116,6 @@ SOURCES: dict[str, Source] = {
                 _c("rate_set_version", "VARCHAR"),
             ),
             ("rate_date", "currency"),
-            ("profit",),
         ),
         Source(
             "users",
@@ -138,7 +132,6 @@ SOURCES: dict[str, Source] = {
                 _c("user_agent", "VARCHAR"),
             ),
             ("user_id",),
-            ("growth", "engagement", "profit"),
         ),
         Source(
             "account_closures",
@@ -151,7 +144,6 @@ SOURCES: dict[str, Source] = {
                 _c("reason", "VARCHAR"),
             ),
             ("closure_id",),
-            ("growth",),
         ),
         Source(
             "marketing_spend",
@@ -166,7 +158,6 @@ SOURCES: dict[str, Source] = {
                 _c("loaded_at", "TIMESTAMP"),
             ),
             ("spend_date", "channel"),
-            ("growth",),
         ),
         Source(
             "app_events",
@@ -185,7 +176,6 @@ SOURCES: dict[str, Source] = {
                 _c("schema_version", "INTEGER"),
             ),
             (),
-            ("engagement", "growth"),  # event_id is unique only after dedup
         ),
         Source(
             "experiment_assignments",
@@ -198,7 +188,6 @@ SOURCES: dict[str, Source] = {
                 _c("assigned_at", "TIMESTAMP"),
             ),
             ("user_id", "experiment_id"),
-            ("profit", "growth"),
         ),
     )
 }

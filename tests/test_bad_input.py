@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from datetime import date
 
@@ -10,9 +9,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from metrics_assets.dbt_assets import DBT_PROJECT
+from metrics_assets.dbt_assets import DBT_PROJECT, validate_dbt_models
 from metrics_assets.dbt_translator import MetricsDbtTranslator
-from metrics_core.config import ConfigError
+from metrics_core.config import ConfigError, pipeline_config
 from tests.world import copy_world, definitions, run_range
 
 MANIFEST = json.loads(DBT_PROJECT.manifest_path.read_text())
@@ -24,22 +23,23 @@ def _model_uid(name: str) -> str:
     )
 
 
-def test_unknown_pipeline_id_in_dbt_meta_names_model_and_id():
-    manifest = copy.deepcopy(MANIFEST)
-    node = manifest["nodes"][_model_uid("agg_profit_daily")]
-    node.setdefault("config", {}).setdefault("meta", {})["pipeline"] = "profit_total"
-    node["meta"] = node["config"]["meta"]
-    with pytest.raises(ConfigError, match=r"agg_profit_daily.*unknown pipeline id 'profit_total'"):
-        MetricsDbtTranslator().get_asset_spec(manifest, _model_uid("agg_profit_daily"), None)
+def test_a_model_no_pipeline_claims_is_refused_naming_it():
+    cfg = pipeline_config().model_copy(deep=True)
+    cfg.get("engagement_agg").dbt_models.remove("fct_events")
+    with pytest.raises(ConfigError, match=r"dbt model 'fct_events' is in no pipeline's `dbt_models`"):
+        MetricsDbtTranslator(cfg).get_asset_spec(MANIFEST, _model_uid("fct_events"), None)
 
 
-def test_model_without_pipeline_is_refused():
-    manifest = copy.deepcopy(MANIFEST)
-    node = manifest["nodes"][_model_uid("fct_events")]
-    node["config"]["meta"] = {}
-    node["meta"] = {}
-    with pytest.raises(ConfigError, match=r"fct_events.*no `meta.pipeline`"):
-        MetricsDbtTranslator().get_asset_spec(manifest, _model_uid("fct_events"), None)
+def test_a_declared_model_the_dbt_project_lacks_is_refused_naming_the_key():
+    cfg = pipeline_config().model_copy(deep=True)
+    cfg.get("growth_agg").dbt_models.append("agg_growth_weekly")
+    with pytest.raises(ConfigError, match=r"pipelines.growth_agg.dbt_models: \['agg_growth_weekly'\]"):
+        validate_dbt_models(cfg)
+    cfg = pipeline_config().model_copy(deep=True)
+    cfg.get("growth_daily").raw_sources.remove("app_events")
+    read = r"pipelines.growth_daily.raw_sources: .*its dbt models read .*'app_events'"
+    with pytest.raises(ConfigError, match=read):
+        validate_dbt_models(cfg)
 
 
 def test_missing_raw_table_stops_the_run_naming_it(small_world, tmp_path):

@@ -13,7 +13,7 @@ from checks.core import IMPLEMENTATIONS, load_implementations
 from checks.registry import load_catalogue
 from checks.settings import load_check_settings
 from metrics_assets.cli import build_parser
-from metrics_core.config import PIPELINE_IDS, ConfigError
+from metrics_core.config import ConfigError, pipeline_config
 from metrics_core.paths import PROJECT_ROOT, config_dir
 
 CATALOGUE = PROJECT_ROOT / "checks" / "failure_modes.yaml"
@@ -25,7 +25,7 @@ def test_catalogue_covers_every_spec_failure_mode_with_an_implemented_check():
     load_implementations()
     for c in cat.checks:
         assert (c.asset, c.name) in IMPLEMENTATIONS, f"{c.key} has no implementation"
-        assert c.pipeline in PIPELINE_IDS
+        assert c.pipeline in pipeline_config().ids
         assert c.runbook_link == f"runbooks/{c.pipeline}.md#{c.failure_mode}"
     assert set(IMPLEMENTATIONS) == {(c.asset, c.name) for c in cat.checks}, (
         "implemented checks not in catalogue"
@@ -40,8 +40,8 @@ def test_investor_gates_include_raw_sources_and_marts():
         "fct_order_profit:cost_coverage_per_region",
         "agg_profit_daily:reconciles_with_unit_profit",
     } <= gates
-    assert all(c.severity.value == "ERROR" for c in cat.gates_for("engagement_agg", ["raw/users"]))
-    assert "raw/users:source_contract" in {c.key for c in cat.gates_for("engagement_agg", ["raw/users"])}
+    assert all(c.severity.value == "ERROR" for c in cat.gates_for("engagement_agg"))
+    assert "raw/users:source_contract" in {c.key for c in cat.gates_for("engagement_agg")}
 
 
 def _broken_copy(tmp_path: Path, mutate) -> Path:
@@ -56,8 +56,12 @@ def _broken_copy(tmp_path: Path, mutate) -> Path:
     "mutate, needle",
     [
         (
-            lambda d: d["failure_modes"]["profit-cost-coverage"].update(runbook="profit"),
-            "profit-cost-coverage",
+            lambda d: d["failure_modes"]["profit-cost-coverage"].update(pipeline="profit"),
+            "profit-cost-coverage: pipeline 'profit' is not one of",
+        ),
+        (  # a check on a raw table routes only to a pipeline that reads it
+            lambda d: d["failure_modes"]["profit-transactions-missing"].update(pipeline="growth_agg"),
+            "raw/orders is not one of growth_agg's raw_sources",
         ),
         (
             lambda d: d["failure_modes"]["profit-cost-coverage"]["checks"][0].update(severity="FATAL"),

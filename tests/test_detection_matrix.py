@@ -49,6 +49,7 @@ from checks.anomaly import anomaly_params
 from checks.registry import catalogue
 from checks.settings import check_settings
 from metrics_assets.generator import faults
+from metrics_core.config import pipeline_config
 from resources.warehouse import Warehouse
 from tests.world import definitions, range_tags
 
@@ -293,20 +294,19 @@ def _evidence_runs(row: Row) -> list[str]:
 
 def _gated_tables(check_key: str) -> list[str]:
     """Daily investor tables whose publication gate includes this check."""
-    pub = check_settings().publication
     asset, name = check_key.rsplit(":", 1)
     out = []
-    for table, spec in pub.tables.items():
+    for table, spec in pipeline_config().investor_tables.items():
         if spec.period != "day" or spec.depends_on_days_after:
             continue
-        gates = catalogue().gates_for(spec.pipeline, pub.extra_gate_assets.get(spec.pipeline, []))
+        gates = catalogue().gates_for(spec.pipeline)
         if any(g.asset == asset and g.name == name for g in gates):
             out.append(table)
     return out
 
 
 def _published(wh: Warehouse, table: str, day: date) -> set[str]:
-    spec = check_settings().publication.tables[table]
+    spec = pipeline_config().investor_tables[table]
     df = wh.query_df(
         f"select distinct _published_run_id as r from {check_settings().publication.schema_}.{table} "
         f"where {spec.day_column} = ?",
@@ -458,19 +458,18 @@ def test_faults_the_metric_handles_warn_and_publish(matrix: Matrix, evaluated, r
     publication run re-publishes the day."""
     ev = evaluated[row.id]
     assert ev["detected_by"] and all(ev["severity"][c] == "WARN" for c in ev["detected_by"]), ev
-    pub = check_settings().publication
-    gates = catalogue().gates_for(row_pipeline(row), pub.extra_gate_assets.get(row_pipeline(row), []))
+    gates = catalogue().gates_for(row_pipeline(row))
     failed_gates = sorted(g.key for g in gates if matrix.hist["P"].get((g.key, row.day)) in ("fail", "error"))
     assert not failed_gates, f"{row.id}: ERROR gates failed on a day the metric handles: {failed_gates}"
     p_run = matrix.runs["P"].run_id
-    for table, spec in pub.tables.items():
+    for table, spec in pipeline_config().investor_tables.items():
         if spec.pipeline == row_pipeline(row) and spec.period == "day" and not spec.depends_on_days_after:
             assert _published(matrix.wh, table, row.day) == {p_run}, (table, row.day)
             assert not _refused(matrix.wh, table, row.day, p_run), (table, row.day)
 
 
 def row_pipeline(row: Row) -> str:
-    return catalogue().failure_modes[row.failure_mode].runbook
+    return catalogue().failure_modes[row.failure_mode].pipeline
 
 
 def test_schema_faults_publish_nothing(matrix: Matrix, evaluated):
@@ -481,7 +480,7 @@ def test_schema_faults_publish_nothing(matrix: Matrix, evaluated):
         for d in c_days:
             assert any(matrix.hist["C"].get((c, d)) in ("fail", "error") for c in row.checks), (row.id, d)
     c_run = matrix.runs["C"].run_id
-    for table, spec in check_settings().publication.tables.items():
+    for table, spec in pipeline_config().investor_tables.items():
         if spec.period == "day" and not spec.depends_on_days_after:
             for d in c_days:
                 assert c_run not in _published(matrix.wh, table, d), (table, d)
@@ -494,7 +493,7 @@ def test_clean_days_are_published(matrix: Matrix, evaluated):
     pub = check_settings().publication
     p_run = matrix.runs["P"].run_id
     judged = H0 + timedelta(days=anomaly_params().min_history_days)
-    for table, spec in pub.tables.items():
+    for table, spec in pipeline_config().investor_tables.items():
         if spec.period != "day" or spec.depends_on_days_after:
             continue
         df = matrix.wh.query_df(
@@ -505,8 +504,7 @@ def test_clean_days_are_published(matrix: Matrix, evaluated):
         assert int(df["n"].iloc[0]) == (END - judged).days + 1, f"{table}: a day of the window is missing"
         # before that, a day one of whose ERROR gates could not be evaluated is refused, saying so
         # (a baseline without history); growth's gates need none, so its early days publish
-        extra = pub.extra_gate_assets.get(spec.pipeline, [])
-        gates = {g.key for g in catalogue().gates_for(spec.pipeline, extra)}
+        gates = {g.key for g in catalogue().gates_for(spec.pipeline)}
         skipped = {d for (k, d), st in matrix.hist["A"].items() if k in gates and st == "skip" and d < judged}
         refused = matrix.wh.query_df(
             "select unit, reason from ops.publication_log where investor_table = ? and run_id = ? "

@@ -62,9 +62,9 @@ def targets(path: Path) -> set[str]:
 
 def missing_anchors(runbook_dir: Path) -> list[str]:
     return [
-        f"{fm_id} -> runbooks/{fm.runbook}.md"
+        f"{fm_id} -> runbooks/{fm.pipeline}.md"
         for fm_id, fm in catalogue().failure_modes.items()
-        if fm_id not in anchors(runbook_dir / f"{fm.runbook}.md")
+        if fm_id not in anchors(runbook_dir / f"{fm.pipeline}.md")
     ]
 
 
@@ -77,8 +77,8 @@ def anchor_problems(runbook_dir: Path) -> list[str]:
         for a in set(found):
             if a not in known:
                 problems.append(f"{path.name}: anchor {a!r} is no failure mode in failure_modes.yaml")
-            elif known[a].runbook != path.stem:
-                problems.append(f"{path.name}: anchor {a!r} belongs in {known[a].runbook}.md")
+            elif known[a].pipeline != path.stem:
+                problems.append(f"{path.name}: anchor {a!r} belongs in {known[a].pipeline}.md")
             if found.count(a) > 1:
                 problems.append(f"{path.name}: anchor {a!r} appears {found.count(a)} times")
     return problems
@@ -348,10 +348,11 @@ def build_empty_models(path: Path, work: Path) -> None:
     res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, f"dbt run on the empty contract warehouse failed:\n{res.stdout[-4000:]}"
     from checks.history import ensure_table
+    from checks.settings import check_settings
     from metrics_assets.publish import LOG_DDL, PUBLICATION_COLUMNS
     from metrics_assets.run_log import DDL as RUN_LOG_DDL
 
-    pub = yaml.safe_load((PROJECT_ROOT / "config" / "checks.yaml").read_text())["publication"]
+    schema = check_settings().publication.schema_
     con = duckdb.connect(str(path))
     try:
         ensure_table(con)
@@ -359,11 +360,11 @@ def build_empty_models(path: Path, work: Path) -> None:
             if stmt.strip():
                 con.execute(stmt)
         con.execute(LOG_DDL)
-        con.execute(f"create schema if not exists {pub['schema']}")
+        con.execute(f"create schema if not exists {schema}")
         extra = ", ".join(f"cast(null as varchar) as {c}" for c in PUBLICATION_COLUMNS)
-        for name, spec in pub["tables"].items():  # the shape publish.py gives investor tables
-            con.execute(f"create table {pub['schema']}.{name} as select *, {extra} "
-                        f"from marts.{spec['model']} where 1 = 0")
+        for name, spec in pipeline_config().investor_tables.items():  # the shape publish.py gives them
+            con.execute(f"create table {schema}.{name} as select *, {extra} "
+                        f"from marts.{spec.model} where 1 = 0")
     finally:
         con.close()
 

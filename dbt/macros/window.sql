@@ -1,8 +1,9 @@
 {#- The date window a run recomputes and replaces.
 
     Dagster runs `dbt build` once for [min_date, max_date) (end exclusive). A model recomputes
-    [min_date - pad, max_date), all read from the model's `meta` (its YAML):
-      pipeline              lookback_days[pipeline] restates late refunds and late churn;
+    [min_date - pad, max_date), read from var lookback_days and the model's `meta` (its YAML):
+      lookback_days[model]  its pipeline's lookback (config/pipelines.yaml, keyed by model name):
+                            restates late refunds and late churn;
       window_min_days       at least this many days back (engagement: a session crossing midnight);
       window_min_hours_var  at least this var's hours back, in days (growth_daily: activation window);
       window_extra_days_var this many more days back, the max of a list var (retention: the cohorts
@@ -12,18 +13,18 @@
                             period's sums always read all of its built days.
     The same function drives the model's SQL, its window_replace strategy and its tests, so they
     always agree. -#}
-{% macro metrics_window(cfg) -%}
+{% macro metrics_window(cfg, name=none) -%}
     {%- set meta = cfg.get('meta') or {} -%}
-    {%- set pipeline = meta.get('pipeline') -%}
+    {%- set name = name or (model.name if model is defined else '?') -%}
     {%- set min_date = metrics_var('min_date') -%}
     {%- set max_date = metrics_var('max_date') -%}
     {%- if not execute or not min_date or not max_date -%}
-        {{ return({'start': '1970-01-01', 'end': '1970-01-02', 'pipeline': pipeline}) }}
+        {{ return({'start': '1970-01-01', 'end': '1970-01-02'}) }}
     {%- endif -%}
     {%- set lookbacks = metrics_var('lookback_days', {}) -%}
-    {%- if pipeline not in lookbacks -%}
-        {{ exceptions.raise_compiler_error("model " ~ (model.name if model is defined else '?') ~ ": meta.pipeline '" ~ pipeline
-            ~ "' has no entry in var lookback_days " ~ (lookbacks | list)) }}
+    {%- if name not in lookbacks -%}
+        {{ exceptions.raise_compiler_error("model " ~ name ~ " has no entry in var lookback_days: "
+            ~ "it is in no pipeline's dbt_models (config/pipelines.yaml)") }}
     {%- endif -%}
     {%- set min_days = meta.get('window_min_days') or 0 -%}
     {%- if meta.get('window_min_hours_var') -%}
@@ -33,7 +34,7 @@
     {%- if meta.get('window_extra_days_var') -%}
         {%- set extra = metrics_var(meta.get('window_extra_days_var')) | max -%}
     {%- endif -%}
-    {%- set pad = [lookbacks[pipeline] | int, min_days] | max + extra -%}
+    {%- set pad = [lookbacks[name] | int, min_days] | max + extra -%}
     {%- set d = modules.datetime -%}
     {%- set start = d.date.fromisoformat(min_date) - d.timedelta(days=pad) -%}
     {%- set end = d.date.fromisoformat(max_date) -%}
@@ -46,7 +47,7 @@
         {%- set nxt = last.year * 12 + (m0 - 1) + months -%}
         {%- set end = d.date(nxt // 12, nxt % 12 + 1, 1) -%}
     {%- endif -%}
-    {{ return({'start': start.isoformat(), 'end': end.isoformat(), 'pipeline': pipeline}) }}
+    {{ return({'start': start.isoformat(), 'end': end.isoformat()}) }}
 {%- endmacro %}
 
 {#- The current model's window, as SQL date literals. -#}
@@ -54,8 +55,8 @@
 {% macro window_end() -%}{{ metrics_date(metrics_window(config)['end']) }}{%- endmacro %}
 
 {#- `column` lies in the current model's window; works for DATE and TIMESTAMP columns. -#}
-{% macro in_window(column, days_before=0, days_after=0, cfg=none) -%}
-    {%- set w = metrics_window(cfg if cfg is not none else config) -%}
+{% macro in_window(column, days_before=0, days_after=0, cfg=none, name=none) -%}
+    {%- set w = metrics_window(cfg if cfg is not none else config, name) -%}
     {%- set d = modules.datetime -%}
     {%- set lo = d.date.fromisoformat(w['start']) - d.timedelta(days=days_before) -%}
     {%- set hi = d.date.fromisoformat(w['end']) + d.timedelta(days=days_after) -%}
@@ -118,7 +119,7 @@
             {%- set meta = cfg.get('meta') or {} -%}
             {%- set column = m.group(2) or meta.get('grain_date') or meta.get('window_column') -%}
             {%- if column -%}
-                {%- set predicate = in_window(column, cfg=cfg) -%}
+                {%- set predicate = in_window(column, cfg=cfg, name=ns.node.name) -%}
             {%- endif -%}
         {%- endif -%}
         {%- set where = where.replace(m.group(0), '(' ~ predicate ~ ')') -%}
