@@ -18,6 +18,7 @@ import pandas as pd
 
 from checks.registry import CheckDef, Severity, catalogue
 from checks.settings import CheckSettings, check_settings
+from checks.vocabulary import CUSTOM
 from resources.warehouse import Warehouse
 from resources.warehouse_lock import WarehouseBusy
 
@@ -108,12 +109,39 @@ def implements(asset: str, name: str) -> Callable[[Implementation], Implementati
     return deco
 
 
+KindImplementation = Callable[[EvalContext, list[date], CheckDef], list[DayResult]]
+KINDS: dict[str, KindImplementation] = {}
+
+
+def kind(name: str) -> Callable[[KindImplementation], KindImplementation]:
+    """Register the one implementation of check kind `name` (checks/vocabulary.py)."""
+
+    def deco(fn: KindImplementation) -> KindImplementation:
+        if name in KINDS:
+            raise ValueError(f"check kind {name} implemented twice")
+        KINDS[name] = fn
+        return fn
+
+    return deco
+
+
 def load_implementations() -> dict[tuple[str, str], Implementation]:
     """Import the modules that register implementations (kept lazy to avoid import cycles)."""
     # deferred: the implementation modules register into this one (they import it)
-    from checks import engagement, experiments, growth, nulls, profit, sources  # noqa: F401
+    from checks import engagement, experiments, growth, kinds, nulls, profit, sources  # noqa: F401
 
     return IMPLEMENTATIONS
+
+
+def implementation_of(check: CheckDef) -> Implementation | None:
+    """The function that evaluates `check`: its kind's, or (kind custom) its own."""
+    own = load_implementations().get((check.asset, check.name))
+    if check.kind == CUSTOM:
+        return own
+    if own is not None:
+        raise ValueError(f"check {check.key} is of kind {check.kind} and has its own implementation too")
+    impl = KINDS.get(check.kind)
+    return None if impl is None else (lambda ctx, days: impl(ctx, days, check))
 
 
 def to_date(v: Any) -> date:
@@ -154,7 +182,7 @@ def evaluate(
     now: datetime | None = None,
 ) -> list[CheckOutcome]:
     """Evaluate one check for every day; an implementation error fails every day (fail closed)."""
-    impl = load_implementations().get((check.asset, check.name))
+    impl = implementation_of(check)
     ctx = EvalContext(warehouse, settings or check_settings(), now or utc_now())
     stamp = utc_now()
     if impl is None:

@@ -151,34 +151,6 @@ def events_volume(ctx: EvalContext, days: list[date]) -> list[DayResult]:
 
 
 # ---------------------------------------------------------------- marts
-def _zero(days: list[date], rows: dict, col: str, what: str) -> list[DayResult]:
-    out = []
-    for d in days:
-        n = int((rows.get(d) or {}).get(col) or 0)
-        out.append(DayResult(d, n == 0, value=n, threshold=0, message=f"{n} {what} on {d}"))
-    return out
-
-
-@implements("fct_events", "event_id_unique")
-def event_id_unique(ctx: EvalContext, days: list[date]) -> list[DayResult]:
-    rows = ctx.by_day(
-        f"select event_date as day, count(*) - count(distinct event_id) as dup from {relation('fct_events')} "
-        "where event_date >= ? and event_date < ? group by 1",
-        list(dwindow(days)),
-    )
-    return _zero(days, rows, "dup", "duplicated event_id rows in fct_events after dedup")
-
-
-@implements("fct_sessions", "session_id_unique")
-def session_id_unique(ctx: EvalContext, days: list[date]) -> list[DayResult]:
-    rows = ctx.by_day(
-        f"select session_date as day, count(*) - count(distinct session_id) as dup "
-        f"from {relation('fct_sessions')} where session_date >= ? and session_date < ? group by 1",
-        list(dwindow(days)),
-    )
-    return _zero(days, rows, "dup", "duplicated session_id rows in fct_sessions")
-
-
 def _quality(ctx: EvalContext, days: list[date], expr: str, back: bool = True) -> dict[date, float]:
     start = history_start(ctx, days) if back else min(days)
     rows = ctx.by_day(
@@ -292,42 +264,3 @@ def engagement_values(ctx: EvalContext, days: list[date]) -> list[DayResult]:
             )
         )
     return out
-
-
-def _engagement_series(ctx: EvalContext, days: list[date], expr: str) -> dict[date, float]:
-    start = history_start(ctx, days)
-    rows = ctx.by_day(
-        f"select day, {expr} as v from {relation('agg_engagement_daily')} where day >= ? and day < ?",
-        [start, max(days) + timedelta(days=1)],
-    )
-    return fill_series(
-        {d: r["v"] for d, r in rows.items()}, start, max(days) + timedelta(days=1), zero_fill=False
-    )
-
-
-@implements("agg_engagement_daily", "session_length_vs_baseline")
-def session_length(ctx: EvalContext, days: list[date]) -> list[DayResult]:
-    cfg = ctx.settings.engagement.session_length
-    return score_days(
-        ctx,
-        _engagement_series(ctx, days, "avg_session_seconds"),
-        days,
-        floor=cfg.floor_pct,
-        direction=cfg.direction,
-        label="average session seconds",
-        min_baseline=cfg.min_volume,
-    )
-
-
-@implements("agg_engagement_daily", "dau_deviation_vs_trailing_mean")
-def dau_deviation(ctx: EvalContext, days: list[date]) -> list[DayResult]:
-    cfg = ctx.settings.engagement.dau_deviation
-    return score_days(
-        ctx,
-        _engagement_series(ctx, days, "dau"),
-        days,
-        floor=cfg.floor_pct,
-        direction=cfg.direction,
-        label="DAU",
-        min_baseline=cfg.min_volume,
-    )

@@ -123,60 +123,6 @@ def _d(v) -> date:
 
 
 # ---------------------------------------------------------------- marts
-@implements("dim_persons", "one_person_per_email_hash")
-def one_person_per_email(ctx: EvalContext, days: list[date]) -> list[DayResult]:
-    rows = ctx.by_day(
-        f"""
-        with p as (select person_id, first_signup_date as day from {relation("dim_persons")}),
-        dup as (select person_id from {relation("dim_persons")} group by 1 having count(*) > 1)
-        select p.day, count(*) as persons, sum(case when dup.person_id is not null then 1 else 0 end) as dups
-        from p left join dup on dup.person_id = p.person_id
-        where p.day >= ? and p.day < ? group by 1
-        """,
-        list(dwindow(days)),
-    )
-    return _zero_rule(days, rows, "dups", "persons sharing an email hash with another person", "persons")
-
-
-@implements("dim_users", "user_id_unique")
-def user_id_unique(ctx: EvalContext, days: list[date]) -> list[DayResult]:
-    rows = ctx.by_day(
-        f"""
-        with u as (select user_id, signup_date as day from {relation("dim_users")}),
-        dup as (select user_id from {relation("dim_users")} group by 1 having count(*) > 1)
-        select u.day, count(*) as users, sum(case when dup.user_id is not null then 1 else 0 end) as dups
-        from u left join dup on dup.user_id = u.user_id
-        where u.day >= ? and u.day < ? group by 1
-        """,
-        list(dwindow(days)),
-    )
-    return _zero_rule(days, rows, "dups", "rows with a duplicated user_id", "users")
-
-
-def _zero_rule(days: list[date], rows: dict, col: str, what: str, total: str) -> list[DayResult]:
-    out = []
-    for d in days:
-        r = rows.get(d, {})
-        n = int(r.get(col) or 0)
-        out.append(
-            DayResult(
-                d, n == 0, value=n, threshold=0, message=f"{n} {what} among {int(r.get(total) or 0)} on {d}"
-            )
-        )
-    return out
-
-
-def _growth_series(ctx: EvalContext, days: list[date], col: str) -> dict[date, float]:
-    start = history_start(ctx, days)
-    rows = ctx.by_day(
-        f"select day, {col} as v from {relation('agg_growth_daily')} where day >= ? and day < ?",
-        [start, max(days) + timedelta(days=1)],
-    )
-    return fill_series(
-        {d: r["v"] for d, r in rows.items()}, start, max(days) + timedelta(days=1), zero_fill=False
-    )
-
-
 @implements("agg_growth_daily", "net_growth_within_bounds")
 def net_growth_bounds(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     cfg = ctx.settings.growth.net_growth
@@ -222,20 +168,6 @@ def net_growth_bounds(ctx: EvalContext, days: list[date]) -> list[DayResult]:
             )
         )
     return out
-
-
-@implements("agg_growth_daily", "new_users_deviation_vs_trailing_mean")
-def new_users_deviation(ctx: EvalContext, days: list[date]) -> list[DayResult]:
-    cfg = ctx.settings.growth.new_users_deviation
-    return score_days(
-        ctx,
-        _growth_series(ctx, days, "new_users"),
-        days,
-        floor=cfg.floor_pct,
-        direction=cfg.direction,
-        label="new users",
-        min_baseline=cfg.min_volume,
-    )
 
 
 def _signup_shares(ctx: EvalContext, days: list[date], k_expr: str, n_expr: str, what: str, cfg):

@@ -281,29 +281,6 @@ def _fct() -> str:
     return relation("fct_order_profit")
 
 
-@implements("fct_order_profit", "order_id_unique")
-def order_id_unique(ctx: EvalContext, days: list[date]) -> list[DayResult]:
-    rows = ctx.by_day(
-        f"select order_date as day, count(*) - count(distinct order_id) as dup, count(*) as n "
-        f"from {_fct()} where order_date >= ? and order_date < ? group by 1",
-        list(dwindow(days)),
-    )
-    out = []
-    for d in days:
-        r = rows.get(d, {"dup": 0, "n": 0})
-        dup = int(r["dup"] or 0)
-        out.append(
-            DayResult(
-                d,
-                dup == 0,
-                value=dup,
-                threshold=0,
-                message=f"{dup} duplicated order_id rows among {int(r['n'] or 0)} on {d}",
-            )
-        )
-    return out
-
-
 @implements("fct_order_profit", "no_test_orders")
 def no_test_orders(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     """Test orders must never reach a fact; checked by joining back to the raw flag so a dropped
@@ -492,29 +469,6 @@ def reconciles(ctx: EvalContext, days: list[date]) -> list[DayResult]:
             )
         )
     return out
-
-
-@implements("agg_profit_daily", "profit_deviation_vs_trailing_mean")
-def profit_deviation(ctx: EvalContext, days: list[date]) -> list[DayResult]:
-    cfg = ctx.settings.profit.profit_deviation
-    start = history_start(ctx, days)
-    rows = ctx.by_day(
-        f"select order_date as day, profit_usd as v from {relation('agg_profit_daily')} "
-        "where order_date >= ? and order_date < ?",
-        [start, max(days) + timedelta(days=1)],
-    )
-    series = fill_series(
-        {d: r["v"] for d, r in rows.items()}, start, max(days) + timedelta(days=1), zero_fill=False
-    )
-    return score_days(
-        ctx,
-        series,
-        days,
-        floor=cfg.floor_pct,
-        direction=cfg.direction,
-        label="daily profit",
-        min_baseline=cfg.min_volume,
-    )
 
 
 @implements("agg_profit_daily", "run_duration_vs_baseline")

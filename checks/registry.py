@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, model_validator
 
+from checks.settings import CheckSettings, check_settings, thresholds_at
+from checks.vocabulary import CUSTOM, KIND_PARAMS
 from metrics_core.config import ConfigError, PipelineConfig, pipeline_config
 from metrics_core.sources import SOURCES
 
@@ -32,6 +35,29 @@ class _CheckEntry(BaseModel):
     asset: str = Field(pattern=r"^(raw/)?[a-z][a-z0-9_]*$")
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     severity: Severity
+    kind: str = CUSTOM  # checks/vocabulary.py; custom = its own @implements function
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _params_of_kind(self, info: ValidationInfo) -> _CheckEntry:
+        where = f"check {self.asset}:{self.name}"
+        if self.kind == CUSTOM:
+            if self.params:
+                raise ValueError(f"{where}: kind custom takes no params (its function reads checks.yaml)")
+            return self
+        if self.kind not in KIND_PARAMS:
+            raise ValueError(f"{where}: unknown kind {self.kind!r}; kinds are {[CUSTOM, *KIND_PARAMS]}")
+        try:
+            params = KIND_PARAMS[self.kind](**self.params)
+        except ValidationError as err:
+            bad = "; ".join(f"params.{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+            raise ValueError(f"{where} (kind {self.kind}): {bad}") from None
+        if params.THRESHOLDS is not None:
+            try:
+                thresholds_at(info.context["settings"], params.thresholds, params.THRESHOLDS)
+            except ConfigError as exc:
+                raise ValueError(f"{where}: params.thresholds: {exc}") from None
+        return self
 
 
 class _FailureMode(BaseModel):
@@ -83,6 +109,12 @@ class CheckDef:
     pipeline: str  # the runbook's pipeline id
     title: str
     validation: str
+    kind: str = CUSTOM
+    params_items: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.params_items)
 
     @property
     def key(self) -> str:
@@ -143,13 +175,17 @@ class Catalogue:
         ]
 
 
-def load_catalogue(path: Path | None = None, pipelines: PipelineConfig | None = None) -> Catalogue:
-    """The catalogue at `path`, validated against the pipelines it names (config/pipelines.yaml)."""
+def load_catalogue(
+    path: Path | None = None, pipelines: PipelineConfig | None = None, settings: CheckSettings | None = None
+) -> Catalogue:
+    """The catalogue at `path`, validated against the pipelines it names (config/pipelines.yaml)
+    and the thresholds its kinds refer to (config/checks.yaml)."""
     path = path or CATALOGUE_PATH
     pipelines = pipelines or pipeline_config()
+    context = {"pipelines": pipelines, "settings": settings or check_settings()}
     try:
         raw = yaml.safe_load(path.read_text())
-        cat = _Catalogue.model_validate(raw, context={"pipelines": pipelines})
+        cat = _Catalogue.model_validate(raw, context=context)
     except FileNotFoundError:
         raise ConfigError(f"failure-mode catalogue {path} does not exist") from None
     except ValidationError as err:
@@ -157,7 +193,8 @@ def load_catalogue(path: Path | None = None, pipelines: PipelineConfig | None = 
         lines += [f"  - {'.'.join(map(str, e['loc'])) or '<root>'}: {e['msg']}" for e in err.errors()]
         raise ConfigError("\n".join(lines)) from None
     checks = tuple(
-        CheckDef(fm_id, c.asset, c.name, c.severity, fm.pipeline, fm.title, fm.validation)
+        CheckDef(fm_id, c.asset, c.name, c.severity, fm.pipeline, fm.title, fm.validation, c.kind,
+                 tuple(sorted(c.params.items())))
         for fm_id, fm in cat.failure_modes.items()
         for c in fm.checks
     )

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from metrics_core.config import load_model
+from metrics_core.config import ConfigError, load_model
 from metrics_core.paths import config_dir
 from metrics_core.sources import SOURCES
 
@@ -235,6 +235,19 @@ class CheckSettings(_M):
     engagement: Engagement
     experiments: Experiments
     publication: Publication
+
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def thresholds_at(settings: CheckSettings, path: str, cls: type[T]) -> T:
+    """The thresholds at dotted `path` of config/checks.yaml (e.g. profit.profit_deviation)."""
+    node: Any = settings
+    for part in path.split("."):
+        node = getattr(node, part, None)
+    if not isinstance(node, cls):
+        raise ConfigError(f"config/checks.yaml has no {cls.__name__} thresholds at {path!r}")
+    return node
 
 
 def load_check_settings(path: Path | None = None) -> CheckSettings:

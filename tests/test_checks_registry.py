@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from checks.core import IMPLEMENTATIONS, load_implementations
+from checks.core import IMPLEMENTATIONS, KINDS, implementation_of, load_implementations
 from checks.registry import load_catalogue
 from checks.settings import load_check_settings
+from checks.vocabulary import KIND_PARAMS
 from metrics_assets.cli import build_parser
 from metrics_core.config import ConfigError, pipeline_config
 from metrics_core.paths import PROJECT_ROOT, config_dir
@@ -24,12 +25,13 @@ def test_catalogue_covers_every_spec_failure_mode_with_an_implemented_check():
     assert len(cat.failure_modes) == 32
     load_implementations()
     for c in cat.checks:
-        assert (c.asset, c.name) in IMPLEMENTATIONS, f"{c.key} has no implementation"
+        assert implementation_of(c) is not None, f"{c.key} has no implementation"
+        assert c.kind == "custom" or c.kind in KINDS, c.key
         assert c.pipeline in pipeline_config().ids
         assert c.runbook_link == f"runbooks/{c.pipeline}.md#{c.failure_mode}"
-    assert set(IMPLEMENTATIONS) == {(c.asset, c.name) for c in cat.checks}, (
-        "implemented checks not in catalogue"
-    )
+    custom = {(c.asset, c.name) for c in cat.checks if c.kind == "custom"}
+    assert set(IMPLEMENTATIONS) == custom, "implemented checks not in catalogue (or of a kind)"
+    assert set(KINDS) == set(KIND_PARAMS), "a kind without its parameters, or back"
 
 
 def test_investor_gates_include_raw_sources_and_marts():
@@ -80,6 +82,25 @@ def _broken_copy(tmp_path: Path, mutate) -> Path:
             "raw/ordrs",
         ),
         (lambda d: d["failure_modes"]["growth-late-churn"].update(checks=[]), "growth-late-churn"),
+        # the check vocabulary: an unknown kind, a param the kind lacks, thresholds that are not there
+        (
+            lambda d: d["failure_modes"]["profit-duplicate-orders"]["checks"][0].update(kind="distinct"),
+            "fct_order_profit:order_id_unique: unknown kind 'distinct'",
+        ),
+        (
+            lambda d: d["failure_modes"]["profit-duplicate-orders"]["checks"][0]["params"].update(keys="x"),
+            "fct_order_profit:order_id_unique (kind unique): params.keys: Extra inputs",
+        ),
+        (
+            lambda d: d["failure_modes"]["profit-day-over-day-jump"]["checks"][0]["params"].update(
+                thresholds="profit.profit_drift"
+            ),
+            "params.thresholds: config/checks.yaml has no Deviation thresholds at 'profit.profit_drift'",
+        ),
+        (
+            lambda d: d["failure_modes"]["profit-cost-coverage"]["checks"][0].update(params={"key": "x"}),
+            "kind custom takes no params",
+        ),
     ],
 )
 def test_broken_catalogue_is_refused_naming_the_problem(tmp_path: Path, mutate, needle: str):
