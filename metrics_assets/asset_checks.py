@@ -15,7 +15,7 @@ import dagster as dg
 from checks import history
 from checks.core import CheckOutcome, evaluate
 from checks.registry import CheckDef, Severity, catalogue
-from metrics_assets.publication_hook import log_stopped_publication
+from metrics_assets.publication.hook import log_stopped_publication
 from metrics_core.run_clock import last_complete_day, run_now
 from resources.warehouse import POOL, Warehouse
 

@@ -4,15 +4,15 @@ import dagster as dg
 
 from metrics_assets.alerting.sensors import build_alert_sensors
 from metrics_assets.asset_checks import build_asset_checks
-from metrics_assets.dbt_assets import DBT_PROJECT, metrics_dbt_models, validate_dbt_models
-from metrics_assets.dbt_cli import MetricsDbtCli, dbt_executable
 from metrics_assets.generator.landing import SyntheticRawSource
-from metrics_assets.jobs import ALL_PIPELINES_JOB, DAILY_SCHEDULE
+from metrics_assets.ingest.raw_assets import RAW_ASSETS
 from metrics_assets.oncall.assets import oncall_schedule
 from metrics_assets.oncall.ownership import validate_ownership
+from metrics_assets.orchestration.jobs import ALL_PIPELINES_JOB, DAILY_SCHEDULE
 from metrics_assets.pipeline_policy import pipeline_stamp
-from metrics_assets.publish import PUBLISH_ASSETS
-from metrics_assets.raw_assets import RAW_ASSETS
+from metrics_assets.publication.publish import PUBLISH_ASSETS
+from metrics_assets.transform.dbt_assets import DBT_PROJECT, metrics_dbt_models, validate_dbt_models
+from metrics_assets.transform.dbt_cli import MetricsDbtCli, dbt_executable
 from metrics_core.config import PipelineConfig, pipeline_config
 from metrics_core.rules import world
 from metrics_core.team import TeamConfig, team_config

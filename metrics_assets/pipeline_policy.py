@@ -10,7 +10,7 @@ SLA for month and quarter grains when the pipeline has one).
 
 import dagster as dg
 
-from metrics_assets.freshness import freshness_policy_for
+from metrics_assets.orchestration.freshness import freshness_policy_for
 from metrics_core.config import PipelineConfig
 
 

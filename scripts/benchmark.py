@@ -165,8 +165,8 @@ def _defs(db: str, sf: float, mode: str):
 
     from metrics_assets.definitions import build_definitions, build_resources
     from metrics_assets.generator.landing import SyntheticRawSource
-    from metrics_assets.jobs import ALL_PIPELINES_JOB
-    from metrics_assets.partitions import DAILY
+    from metrics_assets.orchestration.jobs import ALL_PIPELINES_JOB
+    from metrics_assets.orchestration.partitions import DAILY
     from resources.raw_source import RawSource
     from resources.warehouse import Warehouse
 
@@ -192,7 +192,7 @@ def w_dagster(
     """One run of the all_pipelines job for [start, end] (inclusive) as a single-run range."""
     import dagster as dg
 
-    from metrics_assets.raw_assets import raw_key
+    from metrics_assets.ingest.raw_assets import raw_key
 
     t0 = time.perf_counter()
     defs = _defs(db, sf, mode)
@@ -274,7 +274,7 @@ def _by_kind(step_s: dict[str, float], emitted: dict[str, set[str]]) -> dict[str
 
 def w_dbt_build(db: str, start: str, end: str, target_path: str) -> dict:
     """`dbt build --vars <window>`: what the Dagster asset runs, without Dagster."""
-    from metrics_assets.dbt_cli import dbt_executable
+    from metrics_assets.transform.dbt_cli import dbt_executable
     from metrics_core.dbt_vars import dbt_vars_json
 
     cmd = [
@@ -349,7 +349,7 @@ def w_floor(db: str, start: str, end: str, target_path: str, tests: bool = True)
     connection; then, timed separately, every compiled dbt test as `select count(*)`."""
     import duckdb
 
-    from metrics_assets.dbt_cli import dbt_executable
+    from metrics_assets.transform.dbt_cli import dbt_executable
     from metrics_core.dbt_vars import dbt_vars_json
 
     cmd = [

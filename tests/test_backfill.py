@@ -7,7 +7,7 @@ from datetime import date
 import dagster as dg
 import duckdb
 
-from metrics_assets.partitions import days_in, partition_key
+from metrics_assets.orchestration.partitions import days_in, partition_key
 from tests.world import copy_world, definitions, run_range
 
 

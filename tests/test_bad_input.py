@@ -9,8 +9,8 @@ import dagster as dg
 import duckdb
 import pytest
 
-from metrics_assets.dbt_assets import DBT_PROJECT, validate_dbt_models
-from metrics_assets.dbt_translator import MetricsDbtTranslator
+from metrics_assets.transform.dbt_assets import DBT_PROJECT, validate_dbt_models
+from metrics_assets.transform.dbt_translator import MetricsDbtTranslator
 from metrics_core.config import ConfigError, pipeline_config
 from tests.world import copy_world, definitions, run_range
 
@@ -67,7 +67,7 @@ def test_missing_raw_table_stops_the_run_naming_it(small_world, tmp_path):
 
 
 def test_failed_models_are_named_tests_are_not():
-    from metrics_assets.dbt_assets import failed_models
+    from metrics_assets.transform.dbt_assets import failed_models
 
     results = {
         "results": [

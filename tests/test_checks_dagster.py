@@ -10,7 +10,7 @@ import pytest
 
 from checks.registry import catalogue
 from metrics_assets.asset_checks import build_asset_check, build_asset_checks
-from metrics_assets.partitions import DAILY
+from metrics_assets.orchestration.partitions import DAILY
 from tests.test_checks_detect import DAY, crafted, fault, world_copy
 
 ASSET_CHECKS = build_asset_checks()

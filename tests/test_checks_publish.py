@@ -8,7 +8,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from metrics_assets.publish import GATE_CHECK, PUBLISH_ASSETS, publish_table
+from metrics_assets.publication.publish import GATE_CHECK, PUBLISH_ASSETS, publish_table
 from tests.test_checks_detect import DAY, fault, world_copy
 
 DAYS = [DAY - timedelta(days=2), DAY - timedelta(days=1), DAY]
@@ -139,7 +139,7 @@ def test_publish_assets_are_investor_keys_in_their_pipeline_group():
 
 @pytest.mark.parametrize("broken", [False, True])
 def test_publish_asset_in_a_run(tmp_path: Path, broken: bool):
-    from metrics_assets.partitions import DAILY
+    from metrics_assets.orchestration.partitions import DAILY
     from metrics_core.run_clock import RUN_CLOCK_TAG
 
     wh = world_copy(tmp_path / "w.duckdb")

@@ -190,7 +190,7 @@ def test_ci_runner_takes_the_run_clock(monkeypatch, capsys):
     a bad value exits 2 naming the option, before the warehouse is opened."""
     from datetime import datetime
 
-    from metrics_assets import cli_checks
+    from metrics_assets.cli import checks as cli_checks
 
     seen = {}
 

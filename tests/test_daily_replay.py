@@ -71,8 +71,8 @@ class Replay:
 def replay(tmp_path_factory) -> Replay:
     import time
 
-    from metrics_assets.cli_up import HISTORY_SOURCES
-    from metrics_assets.raw_assets import raw_key
+    from metrics_assets.cli.up import HISTORY_SOURCES
+    from metrics_assets.ingest.raw_assets import raw_key
 
     path = tmp_path_factory.mktemp("daily_replay") / "warehouse.duckdb"
     defs = definitions(path, SF)
@@ -367,7 +367,7 @@ def test_every_restatement_is_recorded(replay: Replay, con):
 
 def test_drift_figures(con):
     """The accuracy SLO as the platform records it: first published vs the latest rebuild."""
-    from metrics_assets.publish import DRIFT_SUMMARY_SQL
+    from metrics_assets.publication.publish import DRIFT_SUMMARY_SQL
 
     rep = con.execute(DRIFT_SUMMARY_SQL).df()
     lines = [

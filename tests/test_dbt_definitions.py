@@ -308,8 +308,8 @@ def test_an_edited_model_is_reparsed_under_dagster_dev(tmp_path, monkeypatch):
 
     from dagster_dbt import DbtProject
 
-    from metrics_assets import dbt_assets
-    from metrics_assets.dbt_assets import ensure_manifest, manifest_is_stale
+    from metrics_assets.transform import dbt_assets
+    from metrics_assets.transform.dbt_assets import ensure_manifest, manifest_is_stale
 
     project_dir = tmp_path / "dbt"
     (project_dir / "models").mkdir(parents=True)

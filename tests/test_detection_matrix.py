@@ -245,8 +245,8 @@ class Matrix:
 
 @pytest.fixture(scope="module")
 def matrix(tmp_path_factory) -> Matrix:
-    from metrics_assets.cli_up import HISTORY_SOURCES
-    from metrics_assets.raw_assets import raw_key
+    from metrics_assets.cli.up import HISTORY_SOURCES
+    from metrics_assets.ingest.raw_assets import raw_key
 
     path = tmp_path_factory.mktemp("detection_matrix") / "warehouse.duckdb"
     defs = definitions(path, SF)

@@ -14,7 +14,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from metrics_assets.publish import publish_table
+from metrics_assets.publication.publish import publish_table
 from metrics_core.run_clock import RUN_CLOCK_TAG, RunClockError, incomplete_days, now_from_tags, parse_now
 from tests.test_checks_detect import DAY, fault, world_copy
 
@@ -316,9 +316,9 @@ def test_a_late_refund_inside_the_lookback_into_a_closed_month_needs_approval(tm
 def test_a_blocking_check_failure_upstream_logs_the_refusal(tmp_path: Path):
     """A blocking ERROR check on a mart fails: Dagster skips the investor step, and the failure
     hook logs its refusal naming the step and the check."""
-    from metrics_assets.partitions import DAILY
-    from metrics_assets.publication_hook import log_stopped_publication
-    from metrics_assets.publish import PUBLISH_ASSETS
+    from metrics_assets.orchestration.partitions import DAILY
+    from metrics_assets.publication.hook import log_stopped_publication
+    from metrics_assets.publication.publish import PUBLISH_ASSETS
 
     wh = world_copy(tmp_path / "w.duckdb")
     asset = next(a for a in PUBLISH_ASSETS if a.key.to_user_string() == "investor/profit_daily")

@@ -34,7 +34,7 @@ import yaml
 from dagster._core.events import DagsterEventType
 from dagster._core.instance.ref import InstanceRef
 
-from metrics_assets.ui_client import DagsterUI
+from metrics_assets.cli.ui_client import DagsterUI
 from metrics_core.paths import PROJECT_ROOT
 from resources.incident_store import IncidentStore
 

@@ -349,8 +349,8 @@ def build_empty_models(path: Path, work: Path) -> None:
     assert res.returncode == 0, f"dbt run on the empty contract warehouse failed:\n{res.stdout[-4000:]}"
     from checks.history import ensure_table
     from checks.settings import check_settings
-    from metrics_assets.publish import LOG_DDL, PUBLICATION_COLUMNS
-    from metrics_assets.run_log import DDL as RUN_LOG_DDL
+    from metrics_assets.orchestration.run_log import DDL as RUN_LOG_DDL
+    from metrics_assets.publication.publish import LOG_DDL, PUBLICATION_COLUMNS
 
     schema = check_settings().publication.schema_
     con = duckdb.connect(str(path))

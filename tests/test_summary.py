@@ -3,7 +3,7 @@
 from datetime import date
 from pathlib import Path
 
-from metrics_assets.summary import headline_days
+from metrics_assets.cli.summary import headline_days
 from resources.warehouse import Warehouse
 
 

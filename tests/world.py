@@ -68,8 +68,8 @@ def run_range(
 def build_world(
     path: Path, start: date, end: date, instance: dg.DagsterInstance, scale_factor: float = SF
 ) -> World:
-    from metrics_assets.cli_up import HISTORY_SOURCES
-    from metrics_assets.raw_assets import raw_key
+    from metrics_assets.cli.up import HISTORY_SOURCES
+    from metrics_assets.ingest.raw_assets import raw_key
 
     defs = definitions(path, scale_factor)
     if start > HISTORY_START:

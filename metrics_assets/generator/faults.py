@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from checks.relations import relation
-from metrics_assets.run_log import DDL
+from metrics_assets.orchestration.run_log import DDL
 from metrics_core.rules import metric_rules
 from metrics_core.sources import SOURCES, Source
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import dagster as dg
 
-from metrics_assets.partitions import days_in, partition_key
+from metrics_assets.orchestration.partitions import days_in, partition_key
 from metrics_core.config import pipeline_config
 from resources.warehouse import Warehouse
 

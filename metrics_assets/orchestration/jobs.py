@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from metrics_assets.partitions import DAILY
+from metrics_assets.orchestration.partitions import DAILY
 from metrics_core.config import pipeline_config
 
 ALL_PIPELINES_JOB = dg.define_asset_job(

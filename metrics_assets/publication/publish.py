@@ -39,8 +39,8 @@ from checks.core import CheckOutcome, evaluate, num, to_date
 from checks.registry import catalogue
 from checks.relations import relation
 from checks.settings import check_settings
-from metrics_assets.partitions import DAILY, SINGLE_RUN, days_in, window_of
-from metrics_assets.publication_hook import log_stopped_publication
+from metrics_assets.orchestration.partitions import DAILY, SINGLE_RUN, days_in, window_of
+from metrics_assets.publication.hook import log_stopped_publication
 from metrics_core.config import ConfigError, InvestorTable, pipeline_config
 from metrics_core.run_clock import incomplete_days, last_complete_day, refusal_message, run_now, wall_clock
 from metrics_core.team import load_team_config
@@ -797,7 +797,7 @@ def _publish_derived(
         raise ConfigError(
             f"pipelines.{spec.pipeline}.publication.tables.{name}.derived_from: no aggregation from {src} "
             f"is defined for {spec.model} "
-            f"(metrics_assets/publish.py DERIVED_SQL: {sorted(DERIVED_SQL)})"
+            f"(metrics_assets/publication/publish.py DERIVED_SQL: {sorted(DERIVED_SQL)})"
         )
     lookback = pipeline_config().get(spec.pipeline).lookback_days
     units: dict[date, list[date]] = {}

@@ -97,8 +97,8 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     home = dagster_home()
     # deferred: `metrics up --help` and argument errors must not import Dagster
-    from metrics_assets.raw_assets import raw_key
-    from metrics_assets.ui_client import DagsterUI
+    from metrics_assets.cli.ui_client import DagsterUI
+    from metrics_assets.ingest.raw_assets import raw_key
     from metrics_core.config import pipeline_config
 
     end = args.end or (datetime.now(UTC).date() - timedelta(days=1))
@@ -141,7 +141,7 @@ def _summary(start: date, end: date, elapsed: float, ok: bool) -> None:
     # deferred: `metrics up --help` and argument errors must not import Dagster
     import dagster as dg
 
+    from metrics_assets.cli.summary import print_summary
     from metrics_assets.definitions import build_definitions
-    from metrics_assets.summary import print_summary
 
     print_summary(build_definitions(), dg.DagsterInstance.get(), start, end, elapsed, run_ok=ok)

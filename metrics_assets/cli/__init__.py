@@ -19,14 +19,14 @@ class Family(NamedTuple):
 
 
 FAMILIES = {
-    "up": Family("metrics_assets.cli_up",
+    "up": Family("metrics_assets.cli.up",
                  "generate + materialize the last N days, print a summary, start the UI"),
-    "oncall": Family("metrics_assets.cli_oncall",
+    "oncall": Family("metrics_assets.cli.oncall",
                      "on-call rotation: generate, replan, report, table, ics, who"),
-    "incidents": Family("metrics_assets.cli_incidents",
+    "incidents": Family("metrics_assets.cli.incidents",
                         "list, show, acknowledge and resolve alert incidents"),
-    "checks": Family("metrics_assets.cli_checks", "runbook checks (asset checks) outside Dagster"),
-    "faults": Family("metrics_assets.cli_faults",
+    "checks": Family("metrics_assets.cli.checks", "runbook checks (asset checks) outside Dagster"),
+    "faults": Family("metrics_assets.cli.faults",
                      "list, inject or revert named faults in the raw layer (DuckDB only)"),
 }
 
@@ -55,7 +55,3 @@ def main(argv: list[str] | None = None) -> int:
         _top_parser().parse_args(argv)  # prints help or the usage error, and exits
     args = build_parser(argv[0]).parse_args(argv)
     return int(args.func(args) or 0)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -70,7 +70,7 @@ def _why(context: dg.HookContext) -> str:
 def log_stopped_publication(context: dg.HookContext) -> None:
     """Log `refused` for every investor unit of the run that the failed step keeps from publishing."""
     # deferred: publish.py puts this hook on its own assets, so it imports this module first
-    from metrics_assets.publish import log_refusals
+    from metrics_assets.publication.publish import log_refusals
 
     tables = stopped_tables(context.instance, context.run_id, context.step_key)
     run = context.instance.get_run_by_id(context.run_id)

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from metrics_assets import run_log
-from metrics_assets.partitions import DAILY, SINGLE_RUN, days_in, window_of
-from metrics_assets.publication_hook import log_stopped_publication
+from metrics_assets.orchestration import run_log
+from metrics_assets.orchestration.partitions import DAILY, SINGLE_RUN, days_in, window_of
+from metrics_assets.publication.hook import log_stopped_publication
 from metrics_core.run_clock import incomplete_days, refusal_message, run_now
 from metrics_core.sources import SOURCES, Source
 from resources.raw_source import RawSource

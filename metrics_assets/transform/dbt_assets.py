@@ -9,11 +9,11 @@ import dagster as dg
 from dagster._utils import run_with_concurrent_update_guard
 from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 
-from metrics_assets import run_log
-from metrics_assets.dbt_cli import dbt_executable
-from metrics_assets.dbt_translator import MetricsDbtTranslator, node_meta
-from metrics_assets.partitions import DAILY, SINGLE_RUN, days_in, window_of
-from metrics_assets.publication_hook import log_stopped_publication
+from metrics_assets.orchestration import run_log
+from metrics_assets.orchestration.partitions import DAILY, SINGLE_RUN, days_in, window_of
+from metrics_assets.publication.hook import log_stopped_publication
+from metrics_assets.transform.dbt_cli import dbt_executable
+from metrics_assets.transform.dbt_translator import MetricsDbtTranslator, node_meta
 from metrics_core.config import ConfigError, PipelineConfig
 from metrics_core.dbt_vars import dbt_vars_json
 from metrics_core.paths import DBT_PROJECT_DIR

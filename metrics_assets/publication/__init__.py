@@ -1,0 +1,1 @@
+"""Fail-closed publication of investor tables (write, audit, publish) and its failure hook."""
