@@ -32,6 +32,7 @@ import pandas as pd
 import pytest
 
 from checks.settings import check_settings
+from metrics_core.config import pipeline_config
 from metrics_core.run_clock import RUN_CLOCK_TAG
 from tests import reference_metrics as ref
 from tests.world import HISTORY_START, definitions, range_tags
@@ -316,7 +317,7 @@ def test_every_restatement_is_recorded(replay: Replay, con):
     run_ids = {r.run_id for r in replay.runs.values()}
     assert set(rest["run_id"]) <= run_ids
     lines = ["", "restatements in the replay (table: units restated, numbers changed):"]
-    for name, spec in pub.tables.items():
+    for name, spec in pipeline_config().investor_tables.items():
         if spec.period != "day":
             continue
         target = f"{pub.schema_}.{name}"
