@@ -14,7 +14,7 @@ import dagster as dg
 
 from checks import history
 from checks.core import CheckOutcome, evaluate
-from checks.registry import CheckDef, Severity, catalogue
+from checks.registry import Catalogue, CheckDef, Severity, catalogue
 from metrics_assets.publication.hook import log_stopped_publication
 from metrics_core.run_clock import last_complete_day, run_now
 from resources.warehouse import POOL, Warehouse
@@ -120,5 +120,6 @@ def build_asset_check(check: CheckDef) -> dg.AssetsDefinition:
     return _check.with_hooks({log_stopped_publication})
 
 
-def build_asset_checks() -> list[dg.AssetsDefinition]:
-    return [build_asset_check(c) for c in catalogue().checks]
+def build_asset_checks(cat: Catalogue | None = None) -> list[dg.AssetsDefinition]:
+    """One Dagster asset check per catalogue check."""
+    return [build_asset_check(c) for c in (cat or catalogue()).checks]

@@ -2,17 +2,20 @@
 
 import dagster as dg
 
+from checks.registry import load_catalogue
+from metrics_assets.alerting.runtime import AlertRuntime
 from metrics_assets.alerting.sensors import build_alert_sensors
 from metrics_assets.asset_checks import build_asset_checks
 from metrics_assets.generator.landing import SyntheticRawSource
 from metrics_assets.ingest.raw_assets import RAW_ASSETS
 from metrics_assets.oncall.assets import oncall_schedule
 from metrics_assets.oncall.ownership import validate_ownership
-from metrics_assets.orchestration.jobs import ALL_PIPELINES_JOB, DAILY_SCHEDULE
+from metrics_assets.orchestration.jobs import ALL_PIPELINES_JOB, build_daily_schedule
 from metrics_assets.pipeline_policy import pipeline_stamp
-from metrics_assets.publication.publish import PUBLISH_ASSETS
-from metrics_assets.transform.dbt_assets import DBT_PROJECT, metrics_dbt_models, validate_dbt_models
+from metrics_assets.publication.publish import build_publish_assets
+from metrics_assets.transform.dbt_assets import DBT_PROJECT, build_dbt_assets, validate_dbt_models
 from metrics_assets.transform.dbt_cli import MetricsDbtCli, dbt_executable
+from metrics_core.alerting_settings import roles_of
 from metrics_core.config import PipelineConfig, pipeline_config
 from metrics_core.rules import world
 from metrics_core.team import TeamConfig, team_config
@@ -38,14 +41,14 @@ def build_resources(warehouse: Warehouse | None = None) -> dict[str, object]:
     }
 
 
-def validate_config(pipelines: PipelineConfig | None = None, team: TeamConfig | None = None) -> None:
+def validate_config(pipelines: PipelineConfig, team: TeamConfig) -> None:
     """Judge the config that routing depends on when the code location loads: an owner who is
     no one in the team, or a broken ownership rule, stops the load naming the rule and pipeline
     (before, only `metrics oncall` checked it, and the sensors ran with it); a pipeline's
-    `dbt_models` that are not in the dbt project stop it too."""
-    pipelines = pipelines or pipeline_config()
+    `dbt_models` that are not in the dbt project, or raw sources that are not what they read,
+    stop it too."""
     validate_dbt_models(pipelines)
-    validate_ownership(pipelines, team or team_config())
+    validate_ownership(pipelines, team)
 
 
 def build_definitions(
@@ -54,19 +57,27 @@ def build_definitions(
     pipelines: PipelineConfig | None = None,
     team: TeamConfig | None = None,
 ) -> dg.Definitions:
+    """The code location, from the pipeline and team config (read from config/ unless given).
+
+    The config is read once here and handed to every builder: assets, checks, schedule and the
+    policy stamp all see the same objects (a test passes an edited copy)."""
+    pipelines = pipelines or pipeline_config()
+    team = team or team_config()
     validate_config(pipelines, team)
+    cat = load_catalogue(pipelines=pipelines)
     defs = dg.Definitions(
-        assets=[*RAW_ASSETS, metrics_dbt_models, *PUBLISH_ASSETS, oncall_schedule],
-        asset_checks=build_asset_checks(),
+        assets=[*RAW_ASSETS, build_dbt_assets(pipelines), *build_publish_assets(pipelines, cat),
+                oncall_schedule],
+        asset_checks=build_asset_checks(cat),
         jobs=[ALL_PIPELINES_JOB],
-        schedules=[DAILY_SCHEDULE],
-        sensors=build_alert_sensors(),
+        schedules=[build_daily_schedule(pipelines)],
+        sensors=build_alert_sensors(AlertRuntime(pipelines=lambda: pipelines, roles=lambda: roles_of(team))),
         resources=resources or build_resources(),
         # The embedded DuckDB file takes one writer at a time, so steps run in one process.
         executor=dg.in_process_executor,
     )
     # owners, SLA freshness, runbook and tags of each pipeline, stamped once on every asset of it
-    return defs.map_resolved_asset_specs(func=pipeline_stamp(pipelines or pipeline_config()))
+    return defs.map_resolved_asset_specs(func=pipeline_stamp(pipelines))
 
 
 @dg.definitions

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from metrics_core.config import load_model
 from metrics_core.paths import config_dir
-from metrics_core.team import load_team_config
+from metrics_core.team import TeamConfig, load_team_config
 
 Level = Literal["primary_oncall", "backup_oncall", "incident_commander", "platform_lead"]
 RoleName = Literal["platform_lead", "engineering_manager", "finance_lead"]
@@ -140,7 +140,11 @@ def load_alerting_settings(path: Path | None = None) -> AlertingSettings:
 
 def load_roles(path: Path | None = None) -> Roles:
     """The escalation roles, read from the one parse of team.yaml (TeamConfig)."""
-    team = load_team_config(path)
+    return roles_of(load_team_config(path))
+
+
+def roles_of(team: TeamConfig) -> Roles:
+    """The escalation roles of a parsed team.yaml."""
     return Roles(**{name: team.roles[name].email for name in Roles.model_fields})
 
 

@@ -90,10 +90,20 @@ def test_one_edit_of_the_pipeline_config_moves_every_asset_of_it(tmp_path):
     """growth_agg's secondary owner and daily SLA changed in config/pipelines.yaml alone (a copy;
     engagement_agg's secondary moves too, since the balanced-load rule refuses any single
     change): every growth_agg asset (dbt models and investor tables) carries the new owners and
-    freshness, because the pipeline policy is stamped once on the assembled definitions."""
+    freshness, because the pipeline policy is stamped once on the assembled definitions; its
+    checks route to growth_agg, whose incident names the new secondary as commander; its runbook
+    block names the new secondary and deadline."""
     import yaml
 
+    from checks.registry import load_catalogue
+    from metrics_assets.alerting.clock import FakeClock
+    from metrics_assets.alerting.routing import AssetRouter
+    from metrics_assets.runbooks import load_failure_modes, render_block
+    from metrics_core.alerting_model import Failure, FailureKind
     from metrics_core.config import load_pipeline_config
+    from metrics_core.team import team_config
+    from tests.fakes.alerting import engine_for_test
+    from tests.fakes.oncall import ist
 
     src = yaml.safe_load((Path(__file__).parents[1] / "config" / "pipelines.yaml").read_text())
     growth = src["pipelines"]["growth_agg"]
@@ -103,7 +113,8 @@ def test_one_edit_of_the_pipeline_config_moves_every_asset_of_it(tmp_path):
     growth["sla"]["daily"]["deadline_cron"] = "45 7 * * *"
     path = tmp_path / "pipelines.yaml"
     path.write_text(yaml.safe_dump(src))
-    new = build_definitions(pipelines=load_pipeline_config(path)).resolve_asset_graph()
+    edited = load_pipeline_config(path)
+    new = build_definitions(pipelines=edited).resolve_asset_graph()
     keys = [k for k in new.get_all_asset_keys() if new.get(k).tags.get("pipeline") == "growth_agg"]
     assert {"agg_growth_daily", "investor/growth_daily"} <= {k.to_user_string() for k in keys}
     for key in keys:
@@ -113,3 +124,19 @@ def test_one_edit_of_the_pipeline_config_moves_every_asset_of_it(tmp_path):
         if node.metadata.get("grain_period") is None:
             assert node.freshness_policy.deadline_cron == "45 7 * * *", key
         assert GRAPH.get(key).freshness_policy.deadline_cron != "45 7 * * *"  # shipped SLA unchanged
+    # checks and routing
+    router = AssetRouter(new, edited)
+    growth_checks = [c for c in load_catalogue(pipelines=edited).checks if c.pipeline == "growth_agg"]
+    assert growth_checks
+    for c in growth_checks:
+        key = dg.AssetCheckKey(dg.AssetKey(c.asset_path), c.name)
+        assert [r.pipeline for r in router.routes(key)] == ["growth_agg"], c.key
+    clock = FakeClock(ist("2026-03-07 02:00"))
+    with engine_for_test(tmp_path / "ops.sqlite", clock, pipelines=edited) as eng:
+        (inc_id,) = eng.report([Failure(pipeline="growth_agg", kind=FailureKind.CHECK_ERROR,
+                                        subject=growth_checks[0].key, at=ist("2026-03-07 02:00"))]).opened
+        assert eng.store.get(inc_id).secondary_owner == "alex.mehta@metrics.example.com"
+    # runbook
+    block = render_block(edited.get("growth_agg"), edited, load_failure_modes(), team_config())
+    assert "Alex Mehta" in block.split("Secondary owner", 1)[1].split("\n", 1)[0]
+    assert "07:45" in block

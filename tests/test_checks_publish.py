@@ -8,12 +8,15 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from metrics_assets.publication.publish import GATE_CHECK, PUBLISH_ASSETS, publish_table
+from checks.registry import catalogue
+from metrics_assets.publication.publish import GATE_CHECK, build_publish_assets, publish_table
+from metrics_core.config import pipeline_config
 from tests.test_checks_detect import DAY, fault, world_copy
 
 DAYS = [DAY - timedelta(days=2), DAY - timedelta(days=1), DAY]
 NOW = datetime.combine(DAY + timedelta(days=1), datetime.min.time()) + timedelta(hours=7)
 APPROVER = "AM"  # config/team.yaml approvers
+PUBLISH_ASSETS = build_publish_assets(pipeline_config(), catalogue())
 
 
 def _published(wh, table: str = "profit_daily") -> dict:

@@ -316,12 +316,15 @@ def test_a_late_refund_inside_the_lookback_into_a_closed_month_needs_approval(tm
 def test_a_blocking_check_failure_upstream_logs_the_refusal(tmp_path: Path):
     """A blocking ERROR check on a mart fails: Dagster skips the investor step, and the failure
     hook logs its refusal naming the step and the check."""
+    from checks.registry import catalogue
     from metrics_assets.orchestration.partitions import DAILY
     from metrics_assets.publication.hook import log_stopped_publication
-    from metrics_assets.publication.publish import PUBLISH_ASSETS
+    from metrics_assets.publication.publish import build_publish_assets
+    from metrics_core.config import pipeline_config
 
     wh = world_copy(tmp_path / "w.duckdb")
-    asset = next(a for a in PUBLISH_ASSETS if a.key.to_user_string() == "investor/profit_daily")
+    assets = build_publish_assets(pipeline_config(), catalogue())
+    asset = next(a for a in assets if a.key.to_user_string() == "investor/profit_daily")
     stubs, checks = [], []
     for dep in asset.asset_deps[asset.key]:
 

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from metrics_assets.orchestration.partitions import DAILY
-from metrics_core.config import pipeline_config
+from metrics_core.config import PipelineConfig
 
 ALL_PIPELINES_JOB = dg.define_asset_job(
     name="all_pipelines",
@@ -13,11 +13,14 @@ ALL_PIPELINES_JOB = dg.define_asset_job(
     "for one day or (as a single run) a range of days.",
 )
 
-DAILY_SCHEDULE = dg.build_schedule_from_partitioned_job(
-    ALL_PIPELINES_JOB,
-    hour_of_day=int(pipeline_config().daily_run_cron.split()[1]),
-    minute_of_hour=int(pipeline_config().daily_run_cron.split()[0]),
-    name="all_pipelines_daily",
-    # on from the first `make up`: a UI left running keeps publishing yesterday each morning
-    default_status=dg.DefaultScheduleStatus.RUNNING,
-)
+def build_daily_schedule(pipelines: PipelineConfig) -> dg.ScheduleDefinition:
+    """The main job each morning at `daily_run_cron` (config/pipelines.yaml), for yesterday."""
+    minute, hour, *_ = pipelines.daily_run_cron.split()
+    return dg.build_schedule_from_partitioned_job(
+        ALL_PIPELINES_JOB,
+        hour_of_day=int(hour),
+        minute_of_hour=int(minute),
+        name="all_pipelines_daily",
+        # on from the first `make up`: a UI left running keeps publishing yesterday each morning
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+    )

@@ -36,12 +36,12 @@ from dagster._utils.schedules import cron_string_iterator
 
 from checks import history
 from checks.core import CheckOutcome, evaluate, num, to_date
-from checks.registry import catalogue
+from checks.registry import Catalogue, catalogue
 from checks.relations import relation
 from checks.settings import check_settings
 from metrics_assets.orchestration.partitions import DAILY, SINGLE_RUN, days_in, window_of
 from metrics_assets.publication.hook import log_stopped_publication
-from metrics_core.config import ConfigError, InvestorTable, pipeline_config
+from metrics_core.config import ConfigError, InvestorTable, PipelineConfig, pipeline_config
 from metrics_core.run_clock import incomplete_days, last_complete_day, refusal_message, run_now, wall_clock
 from metrics_core.team import load_team_config
 from resources.warehouse import POOL, Warehouse
@@ -934,8 +934,12 @@ def drift_report(warehouse: Warehouse):
 # ------------------------------------------------------------------------------- assets
 
 
-def _build(name: str, spec: InvestorTable) -> dg.AssetsDefinition:
-    cfg = pipeline_config()
+def build_publish_assets(pipelines: PipelineConfig, cat: Catalogue) -> list[dg.AssetsDefinition]:
+    """One publish asset per investor table that the pipelines declare."""
+    return [_build(name, spec, pipelines, cat) for name, spec in pipelines.investor_tables.items()]
+
+
+def _build(name: str, spec: InvestorTable, cfg: PipelineConfig, cat: Catalogue) -> dg.AssetsDefinition:
     pub = check_settings().publication
     if spec.derived_from:
         deps = [dg.AssetKey([pub.schema_, spec.derived_from])]
@@ -943,7 +947,7 @@ def _build(name: str, spec: InvestorTable) -> dg.AssetsDefinition:
     else:
         deps = [
             dg.AssetKey([m])
-            for m in sorted({g.asset for g in _gates(spec.pipeline) if not g.is_raw} | {spec.model})
+            for m in sorted({g.asset for g in cat.gates_for(spec.pipeline) if not g.is_raw} | {spec.model})
         ]
         source = f"`{spec.model}`"
     tag = pub.closed_period.approval_tag
@@ -1026,8 +1030,3 @@ def _build(name: str, spec: InvestorTable) -> dg.AssetsDefinition:
         yield dg.MaterializeResult(metadata=report.metadata(), check_results=[check])
 
     return _publish.with_hooks({log_stopped_publication})
-
-
-PUBLISH_ASSETS: list[dg.AssetsDefinition] = [
-    _build(name, spec) for name, spec in pipeline_config().investor_tables.items()
-]

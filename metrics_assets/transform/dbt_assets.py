@@ -98,50 +98,52 @@ def raw_sources_read(manifest: dict, unique_id: str) -> set[str]:
     return out
 
 
-@dbt_assets(
-    pool=POOL,
-    manifest=DBT_PROJECT.manifest_path,
-    project=DBT_PROJECT,
-    dagster_dbt_translator=MetricsDbtTranslator(),
-    partitions_def=DAILY,
-    backfill_policy=SINGLE_RUN,
-)
-def metrics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
-    start, end = window_of(context)
-    now = run_now(context)  # no day that is not over yet at the run clock is built
-    if incomplete_days(days_in(start, end), now):
-        raise dg.Failure(description=refusal_message("dbt build", days_in(start, end), now))
-    with warehouse.connect() as con:
-        missing = missing_raw_tables(con)
-    if missing:
-        raise dg.Failure(
-            description=f"raw table(s) {', '.join(missing)} missing from the warehouse; "
-            "materialize the raw assets for this window first (or check the loader in production)",
-            metadata={"missing_tables": ", ".join(missing)},
-        )
-    started = datetime.now(UTC).replace(tzinfo=None)
-    # A failing dbt *test* must not end the step: it is reported as a (blocking) asset check,
-    # dbt skips the models below it, and the runbook checks on the marts still run and name the
-    # failure mode. A failing *model* is an error of the run.
-    # The dbt subprocess opens the file itself: this step holds the warehouse lock for it.
-    if warehouse.backend == "duckdb":  # dbt's profile reads the file from this variable
-        os.environ["METRICS_DUCKDB_PATH"] = warehouse.path
-    with warehouse.hold(f"dbt build {start}..{end}"):
-        invocation = dbt.cli(
-            ["build", "--vars", dbt_vars_json(start, end)], context=context, raise_on_error=False
-        )
-        yield from invocation.stream()
-        _record_fingerprints(context, warehouse, start, end, started)
-    broken = failed_models(invocation.get_artifact("run_results.json"))
-    if broken:
-        raise dg.Failure(
-            description=f"dbt model(s) failed: {', '.join(broken)}; see the dbt output above",
-            metadata={"failed_models": ", ".join(broken)},
-        )
+def build_dbt_assets(pipelines: PipelineConfig) -> dg.AssetsDefinition:
+    """The dbt project as one asset per model, grouped by the pipeline that declares each model."""
 
+    @dbt_assets(
+        pool=POOL,
+        manifest=DBT_PROJECT.manifest_path,
+        project=DBT_PROJECT,
+        dagster_dbt_translator=MetricsDbtTranslator(pipelines),
+        partitions_def=DAILY,
+        backfill_policy=SINGLE_RUN,
+    )
+    def metrics_dbt_models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: Warehouse):
+        start, end = window_of(context)
+        now = run_now(context)  # no day that is not over yet at the run clock is built
+        if incomplete_days(days_in(start, end), now):
+            raise dg.Failure(description=refusal_message("dbt build", days_in(start, end), now))
+        with warehouse.connect() as con:
+            missing = missing_raw_tables(con)
+        if missing:
+            raise dg.Failure(
+                description=f"raw table(s) {', '.join(missing)} missing from the warehouse; "
+                "materialize the raw assets for this window first (or check the loader in production)",
+                metadata={"missing_tables": ", ".join(missing)},
+            )
+        started = datetime.now(UTC).replace(tzinfo=None)
+        # A failing dbt *test* must not end the step: it is reported as a (blocking) asset check,
+        # dbt skips the models below it, and the runbook checks on the marts still run and name the
+        # failure mode. A failing *model* is an error of the run.
+        # The dbt subprocess opens the file itself: this step holds the warehouse lock for it.
+        if warehouse.backend == "duckdb":  # dbt's profile reads the file from this variable
+            os.environ["METRICS_DUCKDB_PATH"] = warehouse.path
+        with warehouse.hold(f"dbt build {start}..{end}"):
+            invocation = dbt.cli(
+                ["build", "--vars", dbt_vars_json(start, end)], context=context, raise_on_error=False
+            )
+            yield from invocation.stream()
+            _record_fingerprints(context, warehouse, start, end, started)
+        broken = failed_models(invocation.get_artifact("run_results.json"))
+        if broken:
+            raise dg.Failure(
+                description=f"dbt model(s) failed: {', '.join(broken)}; see the dbt output above",
+                metadata={"failed_models": ", ".join(broken)},
+            )
 
-# a failed dbt step (a failing model or blocking dbt test) skips every investor step: log their refusal
-metrics_dbt_models = metrics_dbt_models.with_hooks({log_stopped_publication})
+    # a failed dbt step (a failing model or blocking dbt test) skips every investor step: log their refusal
+    return metrics_dbt_models.with_hooks({log_stopped_publication})
 
 
 def failed_models(run_results: dict) -> list[str]:
