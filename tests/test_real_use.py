@@ -39,6 +39,8 @@ from metrics_core.paths import PROJECT_ROOT
 from resources.incident_store import IncidentStore
 
 SF = 0.05  # early 2025 is the launch ramp: below ~0.04 a day has fewer orders than the volume gates judge
+SENSOR_INTERVAL = 10  # seconds between ticks of every alert sensor in the test's config copy (30-60 shipped)
+SENSOR_TICK = SENSOR_INTERVAL + 8  # long enough for one more tick of each
 START, END = date(2025, 2, 1), date(2025, 3, 7)  # 35 days: same-weekday baselines for the last week
 HISTORY = ("raw/users", "raw/account_closures", "raw/experiment_assignments")
 SENSORS = ("alert_on_failed_runs", "alert_on_check_failures", "alert_on_freshness_failures",
@@ -69,6 +71,10 @@ class Live:
         world = yaml.safe_load((self.config / "world.yaml").read_text())
         world["scale_factor"] = SF
         (self.config / "world.yaml").write_text(yaml.safe_dump(world, sort_keys=False))
+        alerting = yaml.safe_load((self.config / "alerting.yaml").read_text())
+        alerting["sensors"]["minimum_interval_seconds"] = dict.fromkeys(
+            alerting["sensors"]["minimum_interval_seconds"], SENSOR_INTERVAL)  # ticks within the test
+        (self.config / "alerting.yaml").write_text(yaml.safe_dump(alerting, sort_keys=False))
         instance_cfg = yaml.safe_load((PROJECT_ROOT / "dagster.yaml").read_text())
         instance_cfg["freshness"] = {"enabled": False}
         instance_cfg["run_monitoring"]["poll_interval_seconds"] = 5
@@ -222,7 +228,7 @@ def test_soak_everything_at_once(live):
         time.sleep(3)
     launched += [r.run_id for r in runs]
     statuses = {r: live.wait(r) for r in launched}
-    time.sleep(35)  # the sensors tick once more over everything that finished
+    time.sleep(SENSOR_TICK)  # the sensors tick once more over everything that finished
     elapsed = time.monotonic() - t0
 
     assert all(s == "SUCCESS" for s in statuses.values()), [live.why(r) for r, s in statuses.items()
@@ -282,11 +288,11 @@ def test_kill_9_is_detected_routed_once_and_harmless(live):
         detected[phase] = _kill_at(live, inst, run_id, phase)
         killed.append(run_id)
         assert live.checksums() == live.full_build, f"kill during {phase} left a table changed"
-    time.sleep(35)  # the failed-run sensor ticks over the two failures
+    time.sleep(SENSOR_TICK)  # the failed-run sensor ticks over the two failures
     first = {i.id: i.occurrences for i in live.incidents() if set(i.run_ids) & set(killed)}
     assert first and all(i.kind.value == "run_failure" for i in live.incidents() if i.id in first)
     assert {r for i in live.incidents() if i.id in first for r in i.run_ids} >= set(killed)
-    time.sleep(35)
+    time.sleep(SENSOR_TICK)
     again = {i.id: i.occurrences for i in live.incidents() if set(i.run_ids) & set(killed)}
     assert again == first, "each killed run is routed once"
 
