@@ -192,7 +192,6 @@ class ClosedPeriod(_M):
 class Publication(_M):
     schema_: str = Field(alias="schema", min_length=1)
     closed_period: ClosedPeriod
-    accuracy_slo_pp: float = Field(gt=0, le=100)  # first-published vs rebuilt, percentage points
 
 
 class Sources(_M):

@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from metrics_core.paths import PROJECT_ROOT, config_dir
+from metrics_core.slo import Slos, daily_deadline
 from metrics_core.sources import SOURCES
 
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
@@ -105,6 +106,13 @@ class InvestorTable(BaseModel):
     # enters the table's other columns ({refunds_usd: {profit_usd: -1}}): their restatements are
     # recorded but not held against the accuracy SLO
     late_inputs: dict[str, dict[str, float]] = Field(default_factory=dict)
+    # its objectives: the config's `slo_defaults`, overridden key by key by the table's `slo`
+    slo: Slos = Field(default_factory=Slos)
+
+    @property
+    def has_daily_slo(self) -> bool:
+        """Freshness per day applies to daily tables that are due the morning after their day."""
+        return self.period == "day" and not self.depends_on_days_after
 
 
 class Feed(BaseModel):
@@ -211,6 +219,7 @@ class PipelineConfig(BaseModel):
     docs_base_url: str = ""  # where runbook URLs point (a Git host); empty: this checkout, file://
     partitions_start_date: date
     daily_run_cron: str = "0 6 * * *"
+    slo_defaults: Slos = Field(default_factory=Slos)
     pipelines: dict[str, Pipeline]
 
     @model_validator(mode="before")
@@ -218,6 +227,12 @@ class PipelineConfig(BaseModel):
     def _inject_ids(cls, data: Any) -> Any:
         if isinstance(data, dict) and isinstance(data.get("pipelines"), dict):
             base = data.get("runbook_base_url", "runbooks")
+            defaults = data.get("slo_defaults") or {}
+            for body in data["pipelines"].values():
+                tables = ((body or {}).get("publication") or {}).get("tables") or {}
+                for t in tables.values():
+                    if isinstance(t, dict) and isinstance(defaults, dict):
+                        t["slo"] = _merged(defaults, t.get("slo") or {})
             for pid, body in data["pipelines"].items():
                 if isinstance(body, dict):
                     if body.setdefault("id", pid) != pid:
@@ -238,6 +253,17 @@ class PipelineConfig(BaseModel):
                     if name in owner:
                         raise ValueError(f"{what} {name!r} is declared by both {owner[name]} and {pid}")
                     owner[name] = pid
+        return self
+
+    @model_validator(mode="after")
+    def _slo_deadlines_are_daily(self) -> PipelineConfig:
+        for pid, p in self.pipelines.items():
+            if p.publication and any(t.has_daily_slo for t in p.publication.tables.values()):
+                d = p.sla.daily
+                try:
+                    daily_deadline(self.partitions_start_date, d.deadline_cron, d.timezone)
+                except ValueError as exc:
+                    raise ValueError(f"pipelines.{pid}.sla.daily: {exc} (freshness SLO)") from None
         return self
 
     @property
@@ -263,6 +289,14 @@ class PipelineConfig(BaseModel):
             raise ConfigError(
                 f"unknown pipeline id {pipeline_id!r}; known ids are {sorted(self.pipelines)}"
             ) from None
+
+
+def _merged(base: dict, override: dict) -> dict:
+    """`base` with `override` laid over it, key by key (nested dicts merged, not replaced)."""
+    out = dict(base)
+    for k, v in override.items():
+        out[k] = _merged(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) else v
+    return out
 
 
 def _format_errors(path: Path, err: ValidationError) -> str:

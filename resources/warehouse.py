@@ -16,26 +16,13 @@ import pandas as pd
 from pydantic import PrivateAttr
 
 from metrics_core.paths import duckdb_path
-from resources.warehouse_lock import WarehouseBusy, hold
+from resources.connections import BACKENDS, backend_from_env, connect_duckdb
+from resources.warehouse_lock import hold
 
-BACKENDS = ("duckdb", "snowflake")
 # Dagster concurrency pool of every asset and check that opens the warehouse. dagster.yaml sets
 # pools to run granularity with a default limit of 1: runs that write the warehouse queue one
 # behind the other (Snowflake deployments may raise it: `dagster instance concurrency set warehouse N`).
 POOL = "warehouse"
-
-
-def duckdb_config() -> dict[str, str]:
-    """Settings of every platform DuckDB connection: a memory cap, beyond which DuckDB spills to
-    disk (a 90-day window took ~19 GB uncapped). Same variable and default as dbt/profiles.yml."""
-    return {"memory_limit": os.environ.get("METRICS_DUCKDB_MEMORY_LIMIT", "2GB")}
-
-
-def backend_from_env() -> str:
-    backend = os.environ.get("METRICS_WAREHOUSE", "duckdb").lower()
-    if backend not in BACKENDS:
-        raise ValueError(f"METRICS_WAREHOUSE={backend!r} is not one of {BACKENDS}")
-    return backend
 
 
 class Warehouse(dg.ConfigurableResource):
@@ -97,22 +84,6 @@ class Warehouse(dg.ConfigurableResource):
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         with self.connect() as con:
             con.cursor().execute(sql, params or [])
-
-
-def connect_duckdb(path: str, **kwargs: Any) -> Any:
-    """duckdb.connect with the platform's settings; a lock held by a process outside the platform
-    (a DuckDB shell, a notebook) becomes WarehouseBusy with DuckDB's own words, not a data error.
-    Call it only while holding the warehouse lock."""
-    # deferred: only the configured backend's driver is imported
-    import duckdb
-
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    try:
-        return duckdb.connect(path, config=duckdb_config(), **kwargs)
-    except duckdb.IOException as exc:
-        if "lock" in str(exc).lower():
-            raise WarehouseBusy(f"warehouse {path} is held outside the platform: {exc}") from exc
-        raise
 
 
 def snowflake_resource_from_env() -> Any:

@@ -378,7 +378,7 @@ def w_floor(db: str, start: str, end: str, target_path: str, tests: bool = True)
     manifest = json.loads((Path(target_path) / "manifest.json").read_text())
     ddl, test_sql = floor_statements(manifest)
     per_model = {}
-    from resources.warehouse import duckdb_config
+    from resources.connections import duckdb_config
 
     with duckdb.connect(db, config=duckdb_config()) as con:  # the same memory cap as dbt and Dagster
         con.execute("SET enable_progress_bar = false")

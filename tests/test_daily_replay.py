@@ -48,8 +48,11 @@ LOOKBACK = 7
 INSIDE = [d for d in REPLAY if d >= LAST - timedelta(days=LOOKBACK)]
 OLDER = [d for d in REPLAY if d not in INSIDE]
 CENT = 0.01
-SLO = check_settings().publication.accuracy_slo_pp / 100
+SLO = pipeline_config().slo_defaults.accuracy.max_drift_pp / 100
 pytestmark = pytest.mark.warehouse
+
+
+SCHEDULED = {"dagster/schedule_name": "all_pipelines_daily"}
 
 
 def morning(d: date) -> datetime:
@@ -96,8 +99,8 @@ def replay(tmp_path_factory) -> Replay:
     runs, seconds = {}, {}
     for d in REPLAY:
         t0 = time.perf_counter()
-        runs[d] = job.execute_in_process(
-            instance=instance, tags={**range_tags(d, d), **clock(d)}, raise_on_error=False
+        runs[d] = job.execute_in_process(  # as the daily schedule launches it (the SLOs count it)
+            instance=instance, tags={**range_tags(d, d), **clock(d), **SCHEDULED}, raise_on_error=False
         )
         seconds[d] = time.perf_counter() - t0
         assert runs[d].success, f"daily run for {d} failed"
@@ -364,6 +367,20 @@ def test_every_restatement_is_recorded(replay: Replay, con):
     assert set(map(tuple, rest[["investor_table", "unit", "run_id"]].drop_duplicates().values)) <= set(
         map(tuple, log.values)
     )
+
+
+def test_every_scheduled_morning_is_on_time_in_the_slo_table(con):
+    """Each morning's run publishes at 06:00 (run clock), 2 h before profit's 08:00 deadline: the
+    SLO rows record it on time, by the schedule; the refused first window is not."""
+    rows = con.execute(
+        "select day, first_trigger, on_time, lag_minutes from ops.slo_daily "
+        "where investor_table = 'investor.profit_daily' order by day"
+    ).fetchall()
+    by_day = {_day(d): (trig, on, lag) for d, trig, on, lag in rows}
+    for d in REPLAY:
+        assert by_day[d] == ("schedule", True, -120.0), (d, by_day.get(d))
+    history = [d for d in by_day if d <= X]
+    assert history and all(by_day[d][:2] == (None, False) for d in history), "refused days are misses"
 
 
 def test_drift_figures(con):

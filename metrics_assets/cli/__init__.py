@@ -26,6 +26,8 @@ FAMILIES = {
     "incidents": Family("metrics_assets.cli.incidents",
                         "list, show, acknowledge and resolve alert incidents"),
     "checks": Family("metrics_assets.cli.checks", "runbook checks (asset checks) outside Dagster"),
+    "status": Family("metrics_assets.cli.status",
+                     "investor tables fresh now or late, SLO attainment and error budget left"),
     "faults": Family("metrics_assets.cli.faults",
                      "list, inject or revert named faults in the raw layer (DuckDB only)"),
 }

@@ -53,7 +53,7 @@ def _connect():
     """The embedded warehouse under its lock: waits for a running job, then says who holds it."""
     # deferred: `metrics faults --help` must not import Dagster
     from metrics_core.paths import duckdb_path
-    from resources.warehouse import backend_from_env, connect_duckdb
+    from resources.connections import backend_from_env, connect_duckdb
     from resources.warehouse_lock import WarehouseBusy, hold
 
     if backend_from_env() != "duckdb":

@@ -20,7 +20,7 @@ from metrics_core.experiments import ExperimentsConfig, experiments
 from metrics_core.rules import metric_rules
 from metrics_core.rules import world as world_cfg
 from metrics_core.sources import RAW_SCHEMA, SOURCES
-from resources.warehouse import connect_duckdb
+from resources.connections import connect_duckdb
 from resources.warehouse_lock import hold
 
 __all__ = [

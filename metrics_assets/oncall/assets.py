@@ -11,7 +11,8 @@ import dagster as dg
 
 from metrics_assets.oncall.schedule import Schedule, schedule_dir
 from metrics_core.paths import duckdb_path
-from resources.warehouse import POOL, connect_duckdb
+from resources.connections import connect_duckdb
+from resources.warehouse import POOL
 from resources.warehouse_lock import hold
 
 TABLE = "ops.oncall_schedule"

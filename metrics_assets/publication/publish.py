@@ -18,10 +18,11 @@ month, or older than the lookback) that is already published needs the run tag
 Month and quarter tables are not copied from their marts: they are aggregated from the PUBLISHED
 daily rows (`derived_from`), so they always equal the sum of what investors see and change only
 when those days do. ops.publication_drift keeps, per table, day, row and column, the first
-published value and the latest value a rebuild computed. The accuracy SLO (`accuracy_slo_pp`)
-is judged on that drift net of the table's declared late inputs (`late_inputs`): a refund that
-lands days after its order's day restates profit by design (a recorded restatement, not a
-computing error), while an FX, cost-table or rounding fault moves revenue or cost and counts.
+published value and the latest value a rebuild computed. The accuracy SLO (the table's
+`slo.accuracy.max_drift_pp`) is judged on that drift net of the table's declared late inputs
+(`late_inputs`): a refund that lands days after its order's day restates profit by design (a
+recorded restatement, not a computing error), while an FX, cost-table or rounding fault moves
+revenue or cost and counts.
 Every decision is a row of ops.publication_log: published, restated, pending or refused.
 """
 
@@ -40,6 +41,7 @@ from checks.registry import Catalogue, catalogue
 from checks.relations import relation
 from checks.settings import check_settings
 from metrics_assets.orchestration.partitions import DAILY, SINGLE_RUN, days_in, window_of
+from metrics_assets.publication import slo_tables
 from metrics_assets.publication.hook import log_stopped_publication
 from metrics_core.config import ConfigError, InvestorTable, PipelineConfig, pipeline_config
 from metrics_core.run_clock import incomplete_days, last_complete_day, refusal_message, run_now, wall_clock
@@ -475,6 +477,7 @@ def _update_drift(
     run_id: str,
     now: datetime,
     late_inputs: dict[str, dict[str, float]],
+    max_drift_pp: float,
 ) -> None:
     """Keep, per unit, row and column, the first published value and the latest computed one,
     with the drift net of late inputs that the SLO judges."""
@@ -488,7 +491,7 @@ def _update_drift(
             f"publication.tables.{target.split('.')[-1]}.late_inputs: {sorted(named - present)} "
             f"are not audited columns of {target} ({sorted(present)})"
         )
-    slo = check_settings().publication.accuracy_slo_pp / 100
+    slo = max_drift_pp / 100
     marks = ", ".join(["?"] * len(units))
     cur.execute(
         "select unit, row_key, column_name, first_value, first_run_id, first_published_at "
@@ -585,7 +588,8 @@ def _write(
                 ],
             )
         if drift:
-            _update_drift(cur, target, computed, set(ok), run_id, now, spec.late_inputs)
+            _update_drift(cur, target, computed, set(ok), run_id, now, spec.late_inputs,
+                          spec.slo.accuracy.max_drift_pp)
         log = [
             (target, u, "restated" if u in report.restated else "published", "", run_id, approver, now)
             for u in ok
@@ -997,6 +1001,8 @@ def _build(name: str, spec: InvestorTable, cfg: PipelineConfig, cat: Catalogue) 
     def _publish(context: dg.AssetExecutionContext, warehouse: Warehouse):
         start, end = window_of(context)
         days = days_in(start, end)
+        now = run_now(context)
+        slo_tables.record_trigger(warehouse, context.run_id, slo_tables.trigger_of(context.run.tags), now)
         try:
             report = publish_table(
                 warehouse,
@@ -1004,7 +1010,7 @@ def _build(name: str, spec: InvestorTable, cfg: PipelineConfig, cat: Catalogue) 
                 days,
                 run_id=context.run_id,
                 approved_by=context.run.tags.get(tag),
-                now=run_now(context),
+                now=now,
             )
         except Exception as exc:
             log_refusals(
@@ -1015,6 +1021,8 @@ def _build(name: str, spec: InvestorTable, cfg: PipelineConfig, cat: Catalogue) 
                 run_id=context.run_id,
             )
             raise
+        if spec.has_daily_slo:  # the owners' SLO rows of this table, as of this run's clock
+            slo_tables.refresh(warehouse, cfg, now, pub.schema_, tables=[name])
         for unit, why in sorted(report.refused.items()):
             context.log.warning(f"{report.table}: refused {unit}: {why}")
         for unit, why in sorted(report.pending.items()):

@@ -18,8 +18,9 @@ from metrics_core.config import ConfigError, PipelineConfig
 from metrics_core.dbt_vars import dbt_vars_json
 from metrics_core.paths import DBT_PROJECT_DIR
 from metrics_core.run_clock import incomplete_days, refusal_message, run_now
+from resources.connections import backend_from_env
 from resources.raw_source import missing_raw_tables
-from resources.warehouse import POOL, Warehouse, backend_from_env
+from resources.warehouse import POOL, Warehouse
 
 os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
 

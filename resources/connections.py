@@ -1,0 +1,65 @@
+"""Warehouse connections that need no Dagster: for commands that must start fast (`metrics status`).
+
+The Dagster resource (resources/warehouse.py) opens its connections through here too, so both
+take the same lock and settings.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from metrics_core.paths import duckdb_path
+from resources.warehouse_lock import WarehouseBusy, hold
+
+BACKENDS = ("duckdb", "snowflake")
+
+
+def duckdb_config() -> dict[str, str]:
+    """Settings of every platform DuckDB connection: a memory cap, beyond which DuckDB spills to
+    disk (a 90-day window took ~19 GB uncapped). Same variable and default as dbt/profiles.yml."""
+    return {"memory_limit": os.environ.get("METRICS_DUCKDB_MEMORY_LIMIT", "2GB")}
+
+
+def backend_from_env() -> str:
+    backend = os.environ.get("METRICS_WAREHOUSE", "duckdb").lower()
+    if backend not in BACKENDS:
+        raise ValueError(f"METRICS_WAREHOUSE={backend!r} is not one of {BACKENDS}")
+    return backend
+
+
+def connect_duckdb(path: str, **kwargs: Any) -> Any:
+    """duckdb.connect with the platform's settings; a lock held by a process outside the platform
+    (a DuckDB shell, a notebook) becomes WarehouseBusy with DuckDB's own words, not a data error.
+    Call it only while holding the warehouse lock."""
+    # deferred: only the configured backend's driver is imported
+    import duckdb
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    try:
+        return duckdb.connect(path, config=duckdb_config(), **kwargs)
+    except duckdb.IOException as exc:
+        if "lock" in str(exc).lower():
+            raise WarehouseBusy(f"warehouse {path} is held outside the platform: {exc}") from exc
+        raise
+
+
+@contextmanager
+def connect(what: str = "metrics") -> Iterator[Any]:
+    """A connection to the configured warehouse, closed on exit; DuckDB under the warehouse lock."""
+    if backend_from_env() == "duckdb":
+        path = str(duckdb_path())
+        with hold(path, what=what):
+            con = connect_duckdb(path)
+            try:
+                yield con
+            finally:
+                con.close()
+        return
+    # deferred: Snowflake goes through the Dagster resource's env-only configuration
+    from resources.warehouse import snowflake_resource_from_env
+
+    with snowflake_resource_from_env().get_connection() as con:
+        yield con
