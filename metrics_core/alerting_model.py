@@ -13,6 +13,7 @@ class FailureKind(StrEnum):
     CHECK_ERROR = "check_error"
     CHECK_WARN = "check_warn"
     FRESHNESS = "freshness"
+    SLA_AT_RISK = "sla_at_risk"  # a daily investor table not published shortly before its deadline
 
 
 class Status(StrEnum):

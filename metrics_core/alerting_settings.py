@@ -58,7 +58,7 @@ class SeverityPolicy(_Strict):
 
 
 class SensorSettings(_Strict):
-    minimum_interval_seconds: dict[Literal["runs", "checks", "freshness", "escalation"], int]
+    minimum_interval_seconds: dict[Literal["runs", "checks", "freshness", "escalation", "sla_at_risk"], int]
     initial_lookback_minutes: float = Field(default=60, ge=0)
     check_history_page: int = Field(default=500, ge=1)
 

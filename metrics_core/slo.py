@@ -30,6 +30,8 @@ class Freshness(_Objective):
     target: float = Field(default=0.99, gt=0, le=1)
     window_days: int = Field(default=28, ge=1, le=366)
     grace_minutes: float = Field(default=15, ge=0, le=1440)
+    # an `sla_at_risk` incident opens when the day is not published this long before the deadline
+    at_risk_minutes: float = Field(default=30, ge=0, le=1440)
 
 
 class Completeness(_Objective):
@@ -63,6 +65,18 @@ def daily_deadline(day: date, deadline_cron: str, timezone: str) -> datetime:
         raise ValueError(f"deadline_cron {deadline_cron!r} is not a daily 'M H * * *' cron")
     local = datetime.combine(day + timedelta(days=1), time(int(hour), int(minute)), ZoneInfo(timezone))
     return local.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+def at_risk_day(
+    now: datetime, deadline_cron: str, timezone: str, at_risk_minutes: float
+) -> tuple[date, datetime]:
+    """The latest day whose at-risk window has begun at `now` (naive UTC), with its deadline: from
+    `at_risk_minutes` before its deadline on, an unpublished day is at risk."""
+    lead = timedelta(minutes=at_risk_minutes)
+    day = now.date()
+    while daily_deadline(day, deadline_cron, timezone) - lead > now:
+        day -= timedelta(days=1)
+    return day, daily_deadline(day, deadline_cron, timezone)
 
 
 @dataclass(frozen=True)

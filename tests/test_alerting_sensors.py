@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
@@ -43,7 +44,9 @@ class Harness:
         return result.skip_message
 
     def tick_all(self) -> list[str]:
-        return [self.tick(n) for n in self.sensors]
+        """Every sensor but the SLA-at-risk one, which judges the wall clock against real deadlines:
+        its tests set the clock (test_sla_at_risk_*)."""
+        return [self.tick(n) for n in self.sensors if n != "alert_on_sla_at_risk"]
 
     def run(self, selection, faults=(), tags=None):
         fx.FAULTS.clear()
@@ -84,9 +87,10 @@ def test_router_maps_untagged_assets_to_downstream_pipelines():
     assert router.unmapped() == [dg.AssetKey("orphan")]
 
 
-def test_four_sensors_running_by_default(h):
+def test_five_sensors_running_by_default(h):
     assert set(h.sensors) == {"alert_on_failed_runs", "alert_on_check_failures",
-                              "alert_on_freshness_failures", "escalate_open_incidents"}
+                              "alert_on_freshness_failures", "alert_on_sla_at_risk",
+                              "escalate_open_incidents"}
     assert all(s.default_status == dg.DefaultSensorStatus.RUNNING for s in h.sensors.values())
 
 
@@ -226,3 +230,61 @@ def test_unmapped_asset_notifies_platform_lead(h):
     assert h.incidents() == []
     (msg,) = h.outbox()
     assert msg.recipient == PLATFORM_LEAD and "belongs to no pipeline" in msg.subject
+
+
+# ---------------------------------------------------------------------------- SLA at risk
+PROFIT_DAY = "2026-10-05"  # profit_agg's daily deadline for it: 2026-10-06 08:00 UTC
+
+
+def _investor_table(name: str) -> dg.AssetsDefinition:
+    """Stands in for a publish asset: its `published` metadata names the days it published."""
+
+    @dg.asset(key=["investor", name], partitions_def=dg.DailyPartitionsDefinition("2026-10-01"))
+    def _table(context):  # no annotation: this module has `from __future__ import annotations`
+        return dg.MaterializeResult(metadata={"published": context.partition_key})
+
+    return _table
+
+
+_profit_daily, _profit_by_region = _investor_table("profit_daily"), _investor_table("profit_daily_by_region")
+
+
+def _at(h: Harness, instant: str) -> None:
+    h.clock.offset = datetime.fromisoformat(instant).replace(tzinfo=UTC) - datetime.now(UTC)
+
+
+def test_sla_at_risk_opens_30_minutes_before_the_deadline_and_resolves_on_publication(h):
+    def profit():
+        return [i for i in h.incidents() if i.kind is FailureKind.SLA_AT_RISK
+                and "investor/profit_daily" in i.subjects and i.partition == PROFIT_DAY]
+
+    _at(h, "2026-10-06T07:29:00")
+    h.tick("alert_on_sla_at_risk")
+    assert profit() == []  # 31 min before its deadline: not yet (the day before, unpublished, is)
+    _at(h, "2026-10-06T07:30:30")
+    h.tick("alert_on_sla_at_risk")
+    risk = [i for i in h.incidents() if i.kind is FailureKind.SLA_AT_RISK]
+    profit = profit()
+    assert len(profit) == 1 and profit[0].status is Status.OPEN  # one per pipeline and day
+    assert profit[0].subjects == ["investor/profit_daily", "investor/profit_daily_by_region"]
+    assert ("notify", "primary_owner", AM) in h.deliveries(profit[0].id)  # the owner, not a page
+    assert not [d for d in h.deliveries(profit[0].id) if d[0] == "page"]
+    h.tick("alert_on_sla_at_risk")  # a second tick attaches nothing new
+    assert len([i for i in h.incidents() if i.kind is FailureKind.SLA_AT_RISK]) == len(risk)
+    dg.materialize([_profit_daily], partition_key=PROFIT_DAY, instance=h.instance)
+    h.tick("alert_on_sla_at_risk")
+    (after,) = [i for i in h.incidents() if i.id == profit[0].id]
+    assert after.status is Status.OPEN and after.subjects == ["investor/profit_daily_by_region"]
+    dg.materialize([_profit_by_region], partition_key=PROFIT_DAY, instance=h.instance)
+    h.tick("alert_on_sla_at_risk")
+    (after,) = [i for i in h.incidents() if i.id == profit[0].id]
+    assert after.status is Status.RESOLVED  # every table of the day published
+
+
+def test_a_day_published_in_time_never_is_at_risk(h):
+    dg.materialize([_profit_daily], partition_key=PROFIT_DAY, instance=h.instance)
+    _at(h, "2026-10-06T07:45:00")
+    h.tick("alert_on_sla_at_risk")
+    at_risk = [i.subjects for i in h.incidents() if i.kind is FailureKind.SLA_AT_RISK
+               and i.partition == PROFIT_DAY and i.pipeline == "profit_agg"]
+    assert at_risk == [["investor/profit_daily_by_region"]]  # only the table not yet published

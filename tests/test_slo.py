@@ -15,12 +15,19 @@ import yaml
 from metrics_assets.publication.slo_tables import evaluate, refresh
 from metrics_core.config import ConfigError, load_pipeline_config, pipeline_config
 from metrics_core.paths import PROJECT_ROOT
-from metrics_core.slo import DayRecord, Slos, attainment, daily_deadline, judge
+from metrics_core.slo import DayRecord, Slos, at_risk_day, attainment, daily_deadline, judge
 from resources.warehouse import Warehouse
 
 SLOS = Slos()  # the defaults of shared/seeds/003: 15 min grace, 99.5% complete, 0.5 pp
 DAY = date(2026, 10, 5)
 DEADLINE = datetime(2026, 10, 6, 8, 0)  # profit_agg's daily SLA: 08:00 UTC the morning after
+
+
+def test_the_at_risk_day_is_the_one_whose_deadline_is_within_30_minutes_or_past():
+    assert at_risk_day(datetime(2026, 10, 6, 7, 29), "0 8 * * *", "UTC", 30) == (
+        date(2026, 10, 4), datetime(2026, 10, 5, 8, 0))  # 10-05's window opens at 07:30
+    assert at_risk_day(datetime(2026, 10, 6, 7, 30), "0 8 * * *", "UTC", 30) == (DAY, DEADLINE)
+    assert at_risk_day(datetime(2026, 10, 6, 23, 0), "0 8 * * *", "UTC", 30) == (DAY, DEADLINE)
 
 
 def test_the_deadline_is_the_cron_time_the_morning_after():

@@ -12,8 +12,9 @@ URGENCY_ORDER = {"notice": 0, "sev2": 1, "sev1": 2}
 
 
 def severity_for(kind: FailureKind, *, pipeline_is_investor: bool, feeds_investor: bool) -> str:
-    """WARN checks only notify; anything touching investor numbers pages 24x7; the rest is sev2."""
-    if kind is FailureKind.CHECK_WARN:
+    """WARN checks and SLAs at risk only notify; anything touching investor numbers pages 24x7;
+    the rest is sev2."""
+    if kind in (FailureKind.CHECK_WARN, FailureKind.SLA_AT_RISK):  # at risk: owners act before a miss
         return "notice"
     return "sev1" if pipeline_is_investor or feeds_investor else "sev2"
 

@@ -9,7 +9,7 @@ opens one incident per (pipeline, kind, partition) and pages whoever is on call.
 
 import json
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
 from dagster._core.events import DagsterEventType
@@ -22,11 +22,13 @@ from dagster._core.storage.tags import (
     WILL_RETRY_TAG,
 )
 
+from checks.settings import check_settings
 from metrics_assets.alerting.engine import AlertEngine, TickReport
 from metrics_assets.alerting.routing import AssetRouter
 from metrics_assets.alerting.runtime import AlertRuntime
 from metrics_core.alerting_model import Failure, FailureKind, Incident, Recovery
 from metrics_core.alerting_settings import alerting_settings
+from metrics_core.slo import at_risk_day
 
 _COMPLETED = {AssetCheckExecutionRecordStatus.SUCCEEDED, AssetCheckExecutionRecordStatus.FAILED}
 _CHECK_FAILED_ERROR = "DagsterAssetCheckFailedError"
@@ -244,6 +246,52 @@ def freshness_tick(context, runtime: AlertRuntime) -> str:
     return _summary(context, "freshness", rep)
 
 
+# -- SLA at risk ------------------------------------------------------------------------------
+def published_in_event_log(instance, key: dg.AssetKey, day) -> bool:
+    """Did a materialization of investor table `key` for `day` publish it? (its `published` metadata)"""
+    flt = dg.AssetRecordsFilter(asset_key=key, asset_partitions=[day.isoformat()])
+    for rec in instance.fetch_materializations(flt, limit=20).records:
+        meta = rec.asset_materialization.metadata if rec.asset_materialization else {}
+        value = meta.get("published")
+        if day.isoformat() in str(getattr(value, "value", value) or ""):
+            return True
+    return False
+
+
+def sla_at_risk_tick(context, runtime: AlertRuntime) -> str:
+    """Each daily investor table whose day is not published `at_risk_minutes` before its deadline
+    opens an sla_at_risk incident (owners notified); its publication resolves it."""
+    cfg = runtime.pipelines()
+    schema = check_settings().publication.schema_
+    now = runtime.clock.now()
+    naive = now.astimezone(UTC).replace(tzinfo=None)
+    open_: dict[str, list[str]] = json.loads(context.cursor) if context.cursor else {}
+    failures, recoveries, still = [], [], {}
+    for name, spec in cfg.investor_tables.items():
+        if not spec.has_daily_slo:
+            continue
+        key, subject = dg.AssetKey([schema, name]), f"{schema}/{name}"
+        sla = cfg.get(spec.pipeline).sla.daily
+        lead = spec.slo.freshness.at_risk_minutes
+        day, deadline = at_risk_day(naive, sla.deadline_cron, sla.timezone, lead)
+        days = sorted(set(open_.get(subject, [])) | {day.isoformat()})
+        for d in days:
+            if published_in_event_log(context.instance, key, date.fromisoformat(d)):
+                if d in open_.get(subject, []):
+                    recoveries.append(Recovery(spec.pipeline, FailureKind.SLA_AT_RISK, subject, now, d))
+                continue
+            still.setdefault(subject, []).append(d)
+            if d not in open_.get(subject, []):
+                why = f"{schema}.{name} for {d} is not published {lead:g} min before its deadline"
+                failures.append(Failure(pipeline=spec.pipeline, kind=FailureKind.SLA_AT_RISK, subject=subject,
+                                        at=now, partition=d, feeds_investor=True,
+                                        detail=f"{why} ({deadline:%Y-%m-%d %H:%M} UTC)"))
+    with runtime.engine() as engine:
+        rep = engine.report(failures).merge(engine.recover(recoveries))
+    context.update_cursor(json.dumps(still))
+    return _summary(context, "sla_at_risk", rep)
+
+
 # -- escalation -------------------------------------------------------------------------------
 def _recovered_probe(instance):
     """Has everything an incident complains about become healthy? (re-check before a deferred page)"""
@@ -255,6 +303,10 @@ def _recovered_probe(instance):
                 rec = instance.get_latest_asset_check_evaluation_record(
                     dg.AssetCheckKey(dg.AssetKey.from_user_string(asset), name))
                 if rec is None or rec.evaluation is None or not rec.evaluation.passed:
+                    return False
+            elif inc.kind is FailureKind.SLA_AT_RISK:
+                if not (inc.partition and published_in_event_log(
+                        instance, dg.AssetKey.from_user_string(subject), date.fromisoformat(inc.partition))):
                     return False
             elif inc.kind is FailureKind.FRESHNESS:
                 key = dg.AssetKey.from_user_string(subject)
@@ -280,7 +332,7 @@ def escalation_tick(context, runtime: AlertRuntime) -> str:
 
 # -- definitions ------------------------------------------------------------------------------
 def build_alert_sensors(runtime: AlertRuntime | None = None) -> list[dg.SensorDefinition]:
-    """The four alert sensors, running by default; `runtime` injects clock, store and lookup."""
+    """The five alert sensors, running by default; `runtime` injects clock, store and lookup."""
     rt = runtime or AlertRuntime()
     interval = alerting_settings().sensors.minimum_interval_seconds
 
@@ -299,6 +351,8 @@ def build_alert_sensors(runtime: AlertRuntime | None = None) -> list[dg.SensorDe
              "Asset check evaluations: ERROR pages (investor 24x7), WARN notifies the owner."),
         make("alert_on_freshness_failures", freshness_tick, "freshness",
              "Freshness policies going to FAIL -> incidents; back to PASS resolves them."),
+        make("alert_on_sla_at_risk", sla_at_risk_tick, "sla_at_risk",
+             "Daily investor tables not published 30 min before their deadline -> notify the owners."),
         make("escalate_open_incidents", escalation_tick, "escalation",
              "Advances open incidents along the escalation ladder; re-checks deferred ones."),
     ]
