@@ -1002,7 +1002,6 @@ def _build(name: str, spec: InvestorTable, cfg: PipelineConfig, cat: Catalogue) 
         start, end = window_of(context)
         days = days_in(start, end)
         now = run_now(context)
-        slo_tables.record_trigger(warehouse, context.run_id, slo_tables.trigger_of(context.run.tags), now)
         try:
             report = publish_table(
                 warehouse,
@@ -1022,7 +1021,8 @@ def _build(name: str, spec: InvestorTable, cfg: PipelineConfig, cat: Catalogue) 
             )
             raise
         if spec.has_daily_slo:  # the owners' SLO rows of this table, as of this run's clock
-            slo_tables.refresh(warehouse, cfg, now, pub.schema_, tables=[name])
+            slo_tables.refresh(warehouse, cfg, now, pub.schema_, tables=[name],
+                               run=(context.run_id, slo_tables.trigger_of(context.run.tags)))
         for unit, why in sorted(report.refused.items()):
             context.log.warning(f"{report.table}: refused {unit}: {why}")
         for unit, why in sorted(report.pending.items()):

@@ -53,14 +53,11 @@ def ensure_tables(cur: Any) -> None:
         cur.execute(ddl)
 
 
-def record_trigger(warehouse: Warehouse, run_id: str, trigger: str, at: datetime) -> None:
+def record_trigger(cur: Any, run_id: str, trigger: str, at: datetime) -> None:
     """Remember how run `run_id` was launched (once per run): freshness counts scheduled runs only."""
-    with warehouse.connect() as con:
-        cur = con.cursor()
-        ensure_tables(cur)
-        cur.execute("select 1 from ops.run_triggers where run_id = ?", [run_id])
-        if not cur.fetchall():
-            cur.execute("insert into ops.run_triggers values (?, ?, ?)", [run_id, trigger, at])
+    cur.execute("select 1 from ops.run_triggers where run_id = ?", [run_id])
+    if not cur.fetchall():
+        cur.execute("insert into ops.run_triggers values (?, ?, ?)", [run_id, trigger, at])
 
 
 def _has(cur: Any, table: str) -> bool:
@@ -140,11 +137,14 @@ def evaluate(cur: Any, cfg: PipelineConfig, now: datetime, schema: str = "invest
 
 
 def refresh(warehouse: Warehouse, cfg: PipelineConfig, now: datetime, schema: str = "investor",
-            tables: list[str] | None = None) -> list[TableSlo]:
-    """Rebuild the rows of ops.slo_daily and ops.slo_attainment of `tables` as of `now`."""
+            tables: list[str] | None = None, run: tuple[str, str] | None = None) -> list[TableSlo]:
+    """Rebuild the rows of ops.slo_daily and ops.slo_attainment of `tables` as of `now`, after
+    recording `run` (run id, trigger) in ops.run_triggers; one connection for both."""
     with warehouse.connect() as con:
         cur = con.cursor()
         ensure_tables(cur)
+        if run is not None:
+            record_trigger(cur, *run, now)
         states = evaluate(cur, cfg, now, schema, tables)
         for st in states:
             daily_rows = [
