@@ -52,5 +52,5 @@ def unique(ctx: EvalContext, days: list[date], check: CheckDef) -> list[DayResul
         dup, n = int(r.get("dup") or 0), int(r.get("n") or 0)
         where = "the day" if p.scope == "day" else check.asset
         out.append(DayResult(d, dup == 0, value=dup, threshold=0,
-                             message=f"{dup} rows with a {key} repeated in {where}, among {n} on {d}"))
+                             message=f"{dup} rows whose {key} is repeated in {where}, among {n} on {d}"))
     return out

@@ -169,6 +169,16 @@ def test_bad_slo_config_is_refused_naming_the_key(tmp_path, slo, needle):
     assert f"pipelines.profit_agg.publication.tables.profit_daily.{needle}" in str(err.value)
 
 
+def test_a_daily_slo_needs_a_daily_deadline_cron(tmp_path):
+    data = yaml.safe_load((PROJECT_ROOT / "config" / "pipelines.yaml").read_text())
+    data["pipelines"]["growth_agg"]["sla"]["daily"]["deadline_cron"] = "30 8 * * 1-5"
+    path = tmp_path / "pipelines.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ConfigError, match=r"pipelines.growth_agg.sla.daily: deadline_cron '30 8 \* \* 1-5' "
+                       r"is not a daily 'M H \* \* \*' cron \(freshness SLO\)"):
+        load_pipeline_config(path)
+
+
 def test_a_table_override_is_laid_over_the_defaults(tmp_path):
     data = yaml.safe_load((PROJECT_ROOT / "config" / "pipelines.yaml").read_text())
     data["pipelines"]["growth_agg"]["publication"]["tables"]["growth_daily"]["slo"] = {
