@@ -47,17 +47,23 @@ def connect_duckdb(path: str, **kwargs: Any) -> Any:
 
 
 @contextmanager
-def connect(what: str = "metrics") -> Iterator[Any]:
-    """A connection to the configured warehouse, closed on exit; DuckDB under the warehouse lock."""
-    if backend_from_env() == "duckdb":
-        path = str(duckdb_path())
-        with hold(path, what=what):
+def connect(
+    what: str = "metrics", *, backend: str | None = None, path: str | None = None, run_id: str = ""
+) -> Iterator[Any]:
+    """A connection to the warehouse (default: the configured one), closed on exit; DuckDB under
+    the warehouse lock, held in the name of `what` and `run_id`."""
+    backend = backend or backend_from_env()
+    if backend == "duckdb":
+        path = path or str(duckdb_path())
+        with hold(path, what=what, run_id=run_id):
             con = connect_duckdb(path)
             try:
                 yield con
             finally:
                 con.close()
         return
+    if backend != "snowflake":
+        raise ValueError(f"unknown warehouse backend {backend!r}; expected one of {BACKENDS}")
     # deferred: Snowflake goes through the Dagster resource's env-only configuration
     from resources.warehouse import snowflake_resource_from_env
 

@@ -16,7 +16,7 @@ import pandas as pd
 from pydantic import PrivateAttr
 
 from metrics_core.paths import duckdb_path
-from resources.connections import BACKENDS, backend_from_env, connect_duckdb
+from resources.connections import backend_from_env, connect
 from resources.warehouse_lock import hold
 
 # Dagster concurrency pool of every asset and check that opens the warehouse. dagster.yaml sets
@@ -61,18 +61,9 @@ class Warehouse(dg.ConfigurableResource):
 
         On DuckDB the connection is taken under the warehouse lock (resources/warehouse_lock.py):
         a busy file makes this wait, then raise WarehouseBusy naming the holder."""
-        if self.backend == "duckdb":
-            with self.hold():
-                con = connect_duckdb(self.path)
-                try:
-                    yield con
-                finally:
-                    con.close()
-        elif self.backend == "snowflake":
-            with snowflake_resource_from_env().get_connection() as con:
-                yield con
-        else:
-            raise ValueError(f"unknown warehouse backend {self.backend!r}; expected one of {BACKENDS}")
+        path = self.path if self.backend == "duckdb" else None
+        with connect("metrics", backend=self.backend, path=path, run_id=self._run_id) as con:
+            yield con
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         with self.connect() as con:

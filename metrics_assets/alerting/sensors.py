@@ -352,7 +352,8 @@ def build_alert_sensors(runtime: AlertRuntime | None = None) -> list[dg.SensorDe
         make("alert_on_freshness_failures", freshness_tick, "freshness",
              "Freshness policies going to FAIL -> incidents; back to PASS resolves them."),
         make("alert_on_sla_at_risk", sla_at_risk_tick, "sla_at_risk",
-             "Daily investor tables not published 30 min before their deadline -> notify the owners."),
+             "Daily investor tables not published `at_risk_minutes` before their deadline -> notify "
+             "the owner; publication resolves it."),
         make("escalate_open_incidents", escalation_tick, "escalation",
              "Advances open incidents along the escalation ladder; re-checks deferred ones."),
     ]
