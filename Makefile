@@ -24,13 +24,21 @@ dbt/target/manifest.json: $(DBT_SOURCES) $(VENV)/.installed
 
 setup: $(VENV)/.installed dbt/target/manifest.json
 
+# The dashboard tests drive Debian's chromium through Playwright (never a browser Playwright downloads).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then \
+	  echo "the dashboard tests need Debian's chromium at $@: sudo apt-get install -y chromium" >&2; exit 1; fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null \
+	  || (apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null)
+
 up: setup  ## generate + materialize the last 90 days, print a summary, start the Dagster UI
 	$(BIN)/metrics up $(ARGS)
 
 up-headless: setup  ## the same, exiting after the summary
 	$(BIN)/metrics up --headless $(ARGS)
 
-test: setup  ## the whole test suite (what CI runs)
+test: setup $(CHROMIUM)  ## the whole test suite (what CI runs)
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=12 $(ARGS)
 
 lint: setup

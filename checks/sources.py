@@ -18,36 +18,49 @@ from checks.registry import catalogue
 from checks.sql import window
 from metrics_core.sources import SOURCES, Source
 
+# messages per day (None: the whole table), and under SCHEMA_KEY the schema differences as records
+Findings = dict[date | str | None, list]
 
-def _contract_findings(ctx: EvalContext, source: Source, days: list[date]) -> dict[date | None, list[str]]:
+
+def _contract_findings(ctx: EvalContext, source: Source, days: list[date]) -> Findings:
     """The pandera source contract (checks/contracts.py) for every day: schema from
     information_schema, the day's nulls and duplicate keys in SQL, a bounded pandera sample."""
 
     cfg = ctx.settings.sources
     if len(days) > cfg.full_sample_max_days:
         return _range_findings(ctx, source, days)
-    out: dict[date | None, list[str]] = {}
+    out: Findings = {}
     with ctx.warehouse.connect() as con:
         for d in days:
             res = check_source_contract(con, source.name, d, sample_rows=cfg.sample_rows)
             out[d] = [v.message for v in res.violations]
+            out.setdefault(SCHEMA_KEY, _schema_changes(res.violations))  # the same every day
     return out
 
 
 STRUCTURAL = ("missing_table", "missing_column", "renamed_column", "type_changed")
+# what the table's shape differs from its contract by (the Schema Contracts dashboard lists these)
+SCHEMA_KINDS = (*STRUCTURAL, "extra_column", "nullability_changed")
+SCHEMA_KEY = "schema"
 
 
-def _range_findings(ctx: EvalContext, source: Source, days: list[date]) -> dict[date | None, list[str]]:
+def _schema_changes(violations) -> list[dict[str, str | None]]:
+    return [{"kind": v.kind, "column": v.column, "message": v.message}
+            for v in violations if v.kind in SCHEMA_KINDS]
+
+
+def _range_findings(ctx: EvalContext, source: Source, days: list[date]) -> Findings:
     """The same contract for a long range (backfill, CI year) in a fixed number of queries: the
     schema once, nulls and duplicate keys grouped by day in SQL, pandera on a per-day sample."""
 
     t, pc = source.table, source.partition_column
     lo, hi = window(days)
-    out: dict[date | None, list[str]] = {}
+    out: Findings = {}
     with ctx.warehouse.connect() as con:
         actual = contracts.actual_columns(con, t)
     viol = contracts.schema_violations(source, actual)
     out[None] = [v.message for v in viol]
+    out[SCHEMA_KEY] = _schema_changes(viol)
     if any(v.kind in STRUCTURAL for v in viol) or pc not in {a["name"] for a in actual}:
         return out
     required = [c.name for c in source.columns if not c.nullable]
@@ -95,6 +108,7 @@ def _make(source: Source):
     def _check(ctx: EvalContext, days: list[date]) -> list[DayResult]:
         findings = _contract_findings(ctx, source, days)
         table_level = findings.get(None, [])
+        schema = findings.get(SCHEMA_KEY, [])
         out = []
         for d in days:
             problems = table_level + findings.get(d, [])
@@ -110,7 +124,7 @@ def _make(source: Source):
                     )
                     if problems
                     else f"{source.table} matches its contract on {d}",
-                    details={"violations": problems[:50]} if problems else {},
+                    details=({"violations": problems[:50], "schema_changes": schema} if problems else {}),
                 )
             )
         return out

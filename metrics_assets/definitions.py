@@ -6,6 +6,11 @@ from checks.registry import load_catalogue
 from metrics_assets.alerting.runtime import AlertRuntime
 from metrics_assets.alerting.sensors import build_alert_sensors
 from metrics_assets.asset_checks import build_asset_checks
+from metrics_assets.dashboards.assets import (
+    DASHBOARDS_JOB,
+    build_dashboards_asset,
+    rebuild_dashboards_after_runs,
+)
 from metrics_assets.generator.landing import SyntheticRawSource
 from metrics_assets.ingest.raw_assets import RAW_ASSETS
 from metrics_assets.oncall.assets import oncall_schedule
@@ -67,11 +72,14 @@ def build_definitions(
     cat = load_catalogue(pipelines=pipelines)
     defs = dg.Definitions(
         assets=[*RAW_ASSETS, build_dbt_assets(pipelines), *build_publish_assets(pipelines, cat),
-                oncall_schedule],
+                oncall_schedule, build_dashboards_asset(pipelines, team)],
         asset_checks=build_asset_checks(cat),
-        jobs=[ALL_PIPELINES_JOB],
+        jobs=[ALL_PIPELINES_JOB, DASHBOARDS_JOB],
         schedules=[build_daily_schedule(pipelines)],
-        sensors=build_alert_sensors(AlertRuntime(pipelines=lambda: pipelines, roles=lambda: roles_of(team))),
+        sensors=[
+            *build_alert_sensors(AlertRuntime(pipelines=lambda: pipelines, roles=lambda: roles_of(team))),
+            rebuild_dashboards_after_runs,
+        ],
         resources=resources or build_resources(),
         # The embedded DuckDB file takes one writer at a time, so steps run in one process.
         executor=dg.in_process_executor,

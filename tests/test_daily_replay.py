@@ -412,3 +412,150 @@ def test_drift_figures(con):
             assert int(profit.loc[c, "breaches"]) == 0, (table, c)
     profit = rep[rep["investor_table"] == "investor.profit_daily"].set_index("column_name")
     assert int(profit.loc["profit_usd", "numbers"]) == len(REPLAY)
+
+
+# ------------------------------------------------------------------------------ the dashboards
+
+
+def _incident(pipeline: str, opened: datetime):
+    from metrics_core.alerting_model import FailureKind, Incident, Status
+
+    o = pipeline_config().get(pipeline).owners
+    return Incident("INC-07001", f"{pipeline}:sla_at_risk:{LAST}", pipeline, FailureKind.SLA_AT_RISK,
+                    LAST.isoformat(), "notice", Status.OPEN, opened, opened, o.primary, o.secondary,
+                    summary=f"{pipeline}: sla at risk [{LAST}]")
+
+
+def _pages(con, out: Path, now: datetime, incidents: list):
+    from metrics_assets.dashboards.build import build, on_call
+    from metrics_core.team import team_config
+
+    return build(con.cursor(), pipeline_config(), team_config(), now, out, incidents, on_call(now))
+
+
+def test_dashboards_show_the_ops_tables(replay: Replay, con, tmp_path):
+    """The five kinds of page load in Chromium with no console error, and what they print equals
+    ops.slo_attainment, ops.slo_daily and ops.check_history read here: attainment, budget left, burn
+    rate, each day's lag and verdict, SLOs met and failing checks per pipeline; the burn-down ends at
+    the budget left; the clean replay shows no schema change."""
+    from tests.dashboard_pages import Page, browser, number
+
+    now = morning(LAST) + timedelta(hours=3)
+    report = _pages(con, tmp_path, now, [_incident("profit_agg", now)])
+    att = con.execute("select investor_table, objective, judged, good, attainment, budget_remaining, "
+                      "burn_rate, met, pipeline from ops.slo_attainment").fetchall()
+    days = con.execute("select investor_table, day, lag_minutes, on_time from ops.slo_daily").fetchall()
+    failing = dict(con.execute(
+        "select pipeline, count(*) from (select pipeline, passed from ops.check_history qualify "
+        "row_number() over (partition by check_name, asset "
+        "order by evaluated_at desc, partition_day desc) = 1) "
+        "where not passed group by 1").fetchall())
+    assert att and any(a[7] for a in att) and any(a[7] is False for a in att), "both verdicts are shown"
+    owner = pipeline_config().get("profit_agg").owners.primary
+    from metrics_core.team import team_config
+    pages = ["index.html", "freshness.html", "budget.html", "contracts.html",
+             f"owners/{team_config().person(owner).id}.html"]
+    with browser() as b:
+        loaded = {name: Page(b, report.out / name) for name in pages}
+        for name, page in loaded.items():
+            assert page.errors == [], (name, page.errors)
+
+        budget = loaded["budget.html"]
+        for table, objective, judged, good, attainment, left, burn, met, _ in att:
+            row = f'tr[data-table="{table}"][data-objective="{objective}"]'
+            assert number(budget.field(row, "judged")) == judged
+            assert number(budget.field(row, "good")) == good
+            for name, want, unit in (("attainment", attainment, 0.0005), ("budget_remaining", left, 0.0005),
+                                     ("burn_rate", burn, 0.005)):
+                got = number(budget.field(row, name))
+                assert (got is None) == (want is None) and (want is None or abs(got - want) <= unit), \
+                    (table, objective, name, got, want)
+            assert budget.field(row, "met") == {True: "met", False: "MISSED", None: "–"}[met]
+        burn = budget.js(
+            "Object.fromEntries(document.getElementById('burn').data.map(t => [t.name, t.y.at(-1)]))")
+        for table, objective, *_, left, _b, _m, _p in att:
+            key = f"{table.split('.', 1)[1]} {objective}"
+            if key in burn:
+                assert abs(burn[key] - left) < 1e-9, (key, burn[key], left)
+        assert burn, "a burn-down is drawn"
+
+        fresh = loaded["freshness.html"]
+        listed = {(r.get_attribute("data-table"), r.get_attribute("data-day"))
+                  for r in fresh.page.locator("#days tbody tr").all()}
+        assert listed
+        for table, day, lag, on_time in days:
+            if (table, day.isoformat()) not in listed:
+                continue
+            row = f'#days tr[data-table="{table}"][data-day="{day.isoformat()}"]'
+            shown = number(fresh.field(row, "lag_minutes"))
+            assert (shown is None and lag is None) or abs(shown - lag) <= 0.5, (table, day, shown, lag)
+            verdicts = {True: ("yes",), False: ("no",), None: ("not counted", "–")}[on_time]
+            assert fresh.field(row, "on_time") in verdicts, (table, day)
+
+        overview = loaded["index.html"]
+        assert overview.text('[data-field="open_incidents_total"]') == "1"
+        assert overview.field('tr[data-pipeline="profit_agg"]', "open_incidents") == "1"
+        assert number(overview.text('[data-field="failing_checks_total"]')) == sum(failing.values())
+        for pid in pipeline_config().ids:
+            row = f'tr[data-pipeline="{pid}"]'
+            assert number(overview.field(row, "failing_checks")) == failing.get(pid, 0), pid
+            mine = [a for a in att if a[8] == pid]
+            want = f"{sum(1 for a in mine if a[7])} of {len(mine)}" if mine else "–"
+            assert overview.field(row, "slos_met") == want, pid
+
+        contracts = loaded["contracts.html"]
+        cfg = pipeline_config()
+        sources = contracts.page.locator("section[data-source]").count()
+        assert sources == len({s for p in cfg.ids for s in cfg.get(p).raw_sources})
+        assert contracts.page.locator("section[data-source] table[id^=changes-]").count() == 0, \
+            "a clean replay detected no schema change"
+
+        mine = loaded[pages[-1]]
+        owned = {r.get_attribute("data-pipeline") for r in mine.page.locator("#pipelines tbody tr").all()}
+        assert owned == {p for p in cfg.ids
+                         if owner in (cfg.get(p).owners.primary, cfg.get(p).owners.secondary)}
+        assert "on call" in mine.text("main").lower()
+    print(f"\ndashboards: {len(report.pages)} pages in {report.seconds:.2f} s")
+
+
+def test_contracts_page_lists_a_schema_change_with_its_date_and_diff(replay: Replay, tmp_path):
+    """A renamed column, found by `metrics checks run` as a user runs it, is listed on Schema
+    Contracts under its source with the day it was first seen and the diff; the other sources stay
+    clean, and the source's last evaluation shows FAILED."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.dashboard_pages import Page, browser
+
+    path = tmp_path / "warehouse.duckdb"
+    shutil.copy(replay.path, path)
+    env = {**os.environ, "METRICS_DUCKDB_PATH": str(path)}
+    cli = [sys.executable, "-m", "metrics_assets.cli"]
+    subprocess.run([*cli, "faults", "inject", "renamed_column", "--day", LAST.isoformat(), "-p",
+                    "new_name=gross_amt"], env=env, check=True, capture_output=True)
+    done = subprocess.run([*cli, "checks", "run", "--start", LAST.isoformat(), "--check", "source_contract",
+                           "--now", clock(LAST)[RUN_CLOCK_TAG]], env=env, capture_output=True, text=True)
+    assert done.returncode == 1, done.stdout + done.stderr  # an ERROR check failed: the CLI says so
+    now = morning(LAST) + timedelta(hours=3)
+    c = duckdb.connect(str(path), read_only=True)
+    try:
+        report = _pages(c, tmp_path / "pages", now, [])
+        ((first_seen,),) = c.execute(
+            "select min(evaluated_at) from ops.check_history where check_name = 'source_contract' "
+            "and asset = 'raw/orders' and not passed").fetchall()
+    finally:
+        c.close()
+    with browser() as b:
+        page = Page(b, report.out / "contracts.html")
+        assert page.errors == []
+        rows = page.page.locator('section[data-source="orders"] table[id="changes-orders"] tbody tr')
+        assert rows.count() == 1
+        cells = rows.first.locator("td").all_inner_texts()
+        assert cells[2:4] == ["renamed_column", "gross_amount"], cells
+        assert cells[4].startswith("raw.orders.gross_amount: column renamed to gross_amt"), cells
+        assert cells[0] == f"{first_seen:%Y-%m-%d %H:%M}" and cells[5] == "1", cells
+        changed = page.page.locator("section[data-source] table[id^=changes-]").count()
+        assert changed == 1, "only orders changed"
+        assert page.text('section[data-source="orders"] [data-field="last_evaluation"]').startswith(
+            f"FAILED for {LAST.isoformat()}")

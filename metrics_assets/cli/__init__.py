@@ -28,6 +28,8 @@ FAMILIES = {
     "checks": Family("metrics_assets.cli.checks", "runbook checks (asset checks) outside Dagster"),
     "status": Family("metrics_assets.cli.status",
                      "investor tables fresh now or late, SLO attainment and error budget left"),
+    "dashboards": Family("metrics_assets.cli.dashboards",
+                         "build the ops dashboards (overview, freshness, error budget, contracts, owners)"),
     "faults": Family("metrics_assets.cli.faults",
                      "list, inject or revert named faults in the raw layer (DuckDB only)"),
 }

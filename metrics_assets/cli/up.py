@@ -56,6 +56,24 @@ def _start_dagster_dev(port: int, home: Path) -> subprocess.Popen:
                             start_new_session=True)
 
 
+def _serve(directory: Path, port: int) -> str:
+    """Serve the dashboards directory on 127.0.0.1:`port` from a daemon thread; its base URL."""
+    # deferred: only the interactive `metrics up` serves pages
+    import functools
+    import threading
+    from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+
+    directory.mkdir(parents=True, exist_ok=True)
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # no access log on the console
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", port), functools.partial(Quiet, directory=str(directory)))
+    threading.Thread(target=httpd.serve_forever, daemon=True, name="dashboards").start()
+    return f"http://127.0.0.1:{port}"
+
+
 def _stop(proc: subprocess.Popen) -> None:
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -83,8 +101,8 @@ class _Progress:
               f"{state.steps_succeeded} step(s) done{failed}", flush=True)
 
 
-def _submit(ui, label: str, t0: float, timeout_s: float, **launch) -> bool:
-    run_id = ui.launch("all_pipelines", **launch)
+def _submit(ui, label: str, t0: float, timeout_s: float, job: str = "all_pipelines", **launch) -> bool:
+    run_id = ui.launch(job, **launch)
     print(f"[metrics up] {label}: run {run_id} queued -> {ui.run_url(run_id)}", flush=True)
     state = ui.wait(run_id, timeout_s, on_poll=_Progress(label, t0), poll_s=3.0)
     if state.status != "SUCCESS":
@@ -98,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
     home = dagster_home()
     # deferred: `metrics up --help` and argument errors must not import Dagster
     from metrics_assets.cli.ui_client import DagsterUI
+    from metrics_assets.dashboards.build import dashboards_dir, dashboards_url
     from metrics_assets.ingest.raw_assets import raw_key
     from metrics_core.config import pipeline_config
 
@@ -111,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     print(f"[metrics up] starting Dagster (webserver, daemon: run queue, schedule, sensors) on {ui.base}; "
           f"log {home / 'dagster-dev.log'}", flush=True)
+    if not args.headless:  # the UI links the pages; a browser follows http links, not file:// ones
+        os.environ["METRICS_DASHBOARDS_URL"] = _serve(dashboards_dir(), args.port + 1)
     server = _start_dagster_dev(args.port, home)
     ok = False
     try:
@@ -125,6 +146,9 @@ def run(args: argparse.Namespace) -> int:
             ok = _submit(ui, f"all pipelines {start} .. {end} (one run)", t0, args.timeout,
                          tags=_range_tags(start, end))
         _summary(start, end, time.monotonic() - t0, ok)
+        # the owners' pages, from what these runs recorded (the sensor rebuilds them after later runs)
+        if _submit(ui, "ops dashboards", t0, args.timeout, job="ops_dashboards"):
+            print(f"[metrics up] dashboards: {dashboards_url()}/index.html", flush=True)
         if args.headless:
             return 0 if ok else 1
         print(f"[metrics up] Dagster UI on {ui.base}; the daily schedule and the alert sensors are running "
