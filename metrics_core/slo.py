@@ -88,6 +88,15 @@ class DayRecord:
     first_published_at: datetime | None = None  # run clock of its first publication
     first_trigger: str | None = None  # schedule | backfill | manual
     max_drift_pp: float | None = None  # largest net drift of its numbers so far
+    published_rows: int | None = None  # rows of the day in the investor table
+    source_rows: int | None = None  # rows of the day in the model it is published from
+
+    @property
+    def rows_complete(self) -> bool | None:
+        """Every row of the model's day reached the investor table (None: not counted)."""
+        if self.published_rows is None or self.source_rows is None:
+            return None
+        return self.published_rows >= self.source_rows
 
 
 @dataclass(frozen=True)
@@ -113,7 +122,8 @@ def judge(rec: DayRecord, slos: Slos, now: datetime) -> DayJudgement:
         on_time = False
     else:
         on_time = None
-    published = (at is not None and at <= now) if due else None
+    # completeness: published by now, and with every row of the model's day (published vs source rows)
+    published = (at is not None and at <= now and rec.rows_complete is not False) if due else None
     drift = rec.max_drift_pp
     accurate = None if drift is None or at is None else drift <= slos.accuracy.max_drift_pp
     return DayJudgement(rec.day, due, lag, on_time, published, accurate)

@@ -381,6 +381,11 @@ def test_every_scheduled_morning_is_on_time_in_the_slo_table(con):
         assert by_day[d] == ("schedule", True, -120.0), (d, by_day.get(d))
     history = [d for d in by_day if d <= X]
     assert history and all(by_day[d][:2] == (None, False) for d in history), "refused days are misses"
+    rows = con.execute(
+        "select investor_table, day, published_rows, source_rows, published from ops.slo_daily "
+        "where first_published_at is not null").fetchall()
+    assert rows and all(p == s and s > 0 and ok for _, _, p, s, ok in rows), \
+        "every published day holds every row of its model's day"
 
 
 def test_drift_figures(con):
@@ -444,7 +449,8 @@ def test_dashboards_show_the_ops_tables(replay: Replay, con, tmp_path):
     report = _pages(con, tmp_path, now, [_incident("profit_agg", now)])
     att = con.execute("select investor_table, objective, judged, good, attainment, budget_remaining, "
                       "burn_rate, met, pipeline from ops.slo_attainment").fetchall()
-    days = con.execute("select investor_table, day, lag_minutes, on_time from ops.slo_daily").fetchall()
+    days = con.execute("select investor_table, day, lag_minutes, on_time, published_rows, source_rows "
+                       "from ops.slo_daily").fetchall()
     failing = dict(con.execute(
         "select pipeline, count(*) from (select pipeline, passed from ops.check_history qualify "
         "row_number() over (partition by check_name, asset "
@@ -483,7 +489,7 @@ def test_dashboards_show_the_ops_tables(replay: Replay, con, tmp_path):
         listed = {(r.get_attribute("data-table"), r.get_attribute("data-day"))
                   for r in fresh.page.locator("#days tbody tr").all()}
         assert listed
-        for table, day, lag, on_time in days:
+        for table, day, lag, on_time, pub_rows, src_rows in days:
             if (table, day.isoformat()) not in listed:
                 continue
             row = f'#days tr[data-table="{table}"][data-day="{day.isoformat()}"]'
@@ -491,6 +497,8 @@ def test_dashboards_show_the_ops_tables(replay: Replay, con, tmp_path):
             assert (shown is None and lag is None) or abs(shown - lag) <= 0.5, (table, day, shown, lag)
             verdicts = {True: ("yes",), False: ("no",), None: ("not counted", "–")}[on_time]
             assert fresh.field(row, "on_time") in verdicts, (table, day)
+            if pub_rows is not None:
+                assert fresh.field(row, "rows") == f"{pub_rows} / {src_rows}", (table, day)
 
         overview = loaded["index.html"]
         assert overview.text('[data-field="open_incidents_total"]') == "1"

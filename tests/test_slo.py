@@ -89,6 +89,20 @@ def test_the_budget_burns_as_expected_over_a_synthetic_month():
     assert final.burn_rate == pytest.approx((4 / 30) / 0.1)
 
 
+def test_a_day_published_without_all_its_source_rows_is_incomplete():
+    """Completeness counts rows too: a day whose investor table holds fewer rows than the model's
+    day (a region missing) is a completeness miss, however punctual; unknown counts hold nothing."""
+    now = DEADLINE + timedelta(hours=2)
+    at = DEADLINE - timedelta(hours=1)
+    whole = judge(DayRecord(DAY, DEADLINE, at, "schedule", published_rows=4, source_rows=4), SLOS, now)
+    short = judge(DayRecord(DAY, DEADLINE, at, "schedule", published_rows=3, source_rows=4), SLOS, now)
+    unknown = judge(DayRecord(DAY, DEADLINE, at, "schedule"), SLOS, now)
+    assert (whole.published, short.published, unknown.published) == (True, False, True)
+    assert short.on_time is True  # freshness is its own objective
+    [_, complete, _] = attainment([whole, short], SLOS, now)
+    assert (complete.judged, complete.good) == (2, 1)
+
+
 def test_accuracy_judges_the_net_drift_against_its_limit():
     now = DEADLINE + timedelta(days=5)
     ok = judge(DayRecord(DAY, DEADLINE, DEADLINE, "schedule", max_drift_pp=0.4), SLOS, now)

@@ -137,6 +137,13 @@ def overview(d: OpsData) -> str:
     return page("index.html", "Ops Overview", body, d.now, d.as_of)
 
 
+def _rows(r: dict) -> str:
+    pub, src = r.get("published_rows"), r.get("source_rows")
+    if pub is None and src is None:
+        return "–"
+    return f"{'–' if pub is None else pub} / {'–' if src is None else src}"
+
+
 def _day_rows(d: OpsData, tables: list[str]) -> list:
     rows = []
     for t in tables:
@@ -163,6 +170,7 @@ def _day_rows(d: OpsData, tables: list[str]) -> list:
                             STATE_CLASS[r["published"]],
                             "published",
                         ),
+                        Cell(_rows(r), "num", "rows"),
                         num(r["max_drift_pp"], "{:.3f}", "max_drift_pp"),
                     ],
                 )
@@ -194,6 +202,7 @@ def freshness(d: OpsData) -> str:
                 "lag (min)",
                 "on time",
                 "published",
+                "rows (published / source)",
                 "drift (pp)",
             ),
             _day_rows(d, tables),

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from checks.relations import relation
 from metrics_core.config import InvestorTable, PipelineConfig
 from metrics_core.slo import Attainment, DayJudgement, DayRecord, attainment, daily_deadline, judge
 
@@ -25,9 +26,15 @@ DAILY_DDL = """
 create table if not exists ops.slo_daily (
     pipeline varchar, investor_table varchar, day date, deadline timestamp,
     first_published_at timestamp, first_trigger varchar, lag_minutes double, due boolean,
-    on_time boolean, published boolean, max_drift_pp double, accurate boolean, as_of timestamp
+    on_time boolean, published boolean, max_drift_pp double, accurate boolean, as_of timestamp,
+    published_rows bigint, source_rows bigint
 )
 """
+# tables made before rows were counted gain the two columns (appended, so inserts stay positional)
+DAILY_MIGRATION = (
+    "alter table ops.slo_daily add column if not exists published_rows bigint",
+    "alter table ops.slo_daily add column if not exists source_rows bigint",
+)
 ATTAINMENT_DDL = """
 create table if not exists ops.slo_attainment (
     pipeline varchar, investor_table varchar, objective varchar, window_days integer, target double,
@@ -49,7 +56,7 @@ def trigger_of(tags: dict[str, str]) -> str:
 
 def ensure_tables(cur: Any) -> None:
     cur.execute("create schema if not exists ops")
-    for ddl in (TRIGGERS_DDL, DAILY_DDL, ATTAINMENT_DDL):
+    for ddl in (TRIGGERS_DDL, DAILY_DDL, *DAILY_MIGRATION, ATTAINMENT_DDL):
         cur.execute(ddl)
 
 
@@ -98,6 +105,14 @@ def day_records(
             [target],
         )
         drift = {_day(u): float(v) for u, v in cur.fetchall()}
+    def rows_by_day(rel: str) -> dict[date, int]:
+        if not _has(cur, rel):
+            return {}
+        c = spec.day_column
+        cur.execute(f"select {c}, count(*) from {rel} group by 1")
+        return {_day(d): int(n) for d, n in cur.fetchall()}
+
+    published_rows, source_rows = rows_by_day(target), rows_by_day(relation(spec.model))
     longest = max(spec.slo.freshness.window_days, spec.slo.completeness.window_days,
                   spec.slo.accuracy.window_days)
     start = min([now.date() - timedelta(days=longest + 1), *first])
@@ -106,7 +121,8 @@ def day_records(
     day = start
     while day < now.date():
         at, trig = first.get(day, (None, None))
-        out.append(DayRecord(day, daily_deadline(day, d.deadline_cron, d.timezone), at, trig, drift.get(day)))
+        out.append(DayRecord(day, daily_deadline(day, d.deadline_cron, d.timezone), at, trig, drift.get(day),
+                             published_rows.get(day, 0) if at is not None else None, source_rows.get(day)))
         day += timedelta(days=1)
     return out
 
@@ -149,15 +165,16 @@ def refresh(warehouse: Warehouse, cfg: PipelineConfig, now: datetime, schema: st
         for st in states:
             daily_rows = [
                 (st.pipeline, st.table, r.day, r.deadline, r.first_published_at, r.first_trigger,
-                 j.lag_minutes, j.due, j.on_time, j.published, r.max_drift_pp, j.accurate, now)
+                 j.lag_minutes, j.due, j.on_time, j.published, r.max_drift_pp, j.accurate, now,
+                 r.published_rows, r.source_rows)
                 for r, j in zip(st.records, st.judged, strict=True)
             ]
             cur.execute("begin transaction")
             cur.execute("delete from ops.slo_daily where investor_table = ?", [st.table])
             cur.execute("delete from ops.slo_attainment where investor_table = ?", [st.table])
             if daily_rows:
-                cur.executemany("insert into ops.slo_daily values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                daily_rows)
+                marks = ", ".join("?" * len(daily_rows[0]))
+                cur.executemany(f"insert into ops.slo_daily values ({marks})", daily_rows)
             cur.executemany(
                 "insert into ops.slo_attainment values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [(st.pipeline, st.table, a.objective, a.window_days, a.target, a.judged, a.good,
