@@ -112,9 +112,14 @@ def burn_down(series: dict[str, list[tuple[date, float]]], div_id: str = "burn")
             go.Scatter(x=[d for d, _ in points], y=[v for _, v in points], mode="lines+markers", name=name)
         )
     fig.add_hline(y=0, line_dash="dash", line_color="#c62828", annotation_text="budget spent")
+    # an overspent budget can fall to -10,000%; the axis stops at -100% so the healthy lines stay
+    # readable, and the table above gives the exact figure
+    lowest = min((v for points in series.values() for _, v in points), default=0.0)
     fig.update_layout(
-        title="Error budget left over the window (1 = untouched, below 0 = overspent)",
+        title="Error budget left over the window (1 = untouched, below 0 = overspent"
+        + ("; lines below -100% run off the chart" if lowest < -1 else "") + ")",
         yaxis_tickformat=".0%",
+        yaxis_range=[max(lowest, -1.0) - 0.05, 1.05],
         **_LAYOUT,
     )
     return _html(fig, div_id)

@@ -134,7 +134,9 @@ def fresh_now(days: list[dict[str, Any]], now: datetime) -> tuple[str, str]:
     if r["first_trigger"] != "schedule":
         return "backfill", f"{r['day']} published by a {r['first_trigger']} run (not counted)"
     if r["on_time"]:
-        return "on_time", f"{r['day']} on time ({r['lag_minutes']:.0f} min vs deadline)"
+        lag = r["lag_minutes"]
+        when = f"{-lag:.0f} min before" if lag < 0 else f"{lag:.0f} min after (within grace)"
+        return "on_time", f"{r['day']} on time, {when} its deadline"
     return "late", f"{r['day']} late by {r['lag_minutes']:.0f} min"
 
 

@@ -80,7 +80,7 @@ def table(
         body.append(f"<tr{a}>{tds}</tr>")
     tid = f' id="{table_id}"' if table_id else ""
     if not body:
-        return f'<p class="muted"{tid}>nothing to show yet</p>'
+        return f'<p class="muted"{tid}>none</p>'
     return f"<table{tid}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
