@@ -11,6 +11,8 @@ from metrics_assets.dashboards.html import STATE_CLASS, Cell, num, page, pct, ta
 
 RECENT_DAYS = 28  # days drawn in the charts
 LISTED_DAYS = 14  # days listed per table on the freshness page
+ATTAINMENT_HEADERS = ("table", "objective", "window", "target", "judged", "good", "attainment",
+                      "allowed misses", "budget left", "burn rate", "")
 
 
 def _short(table_name: str) -> str:
@@ -257,19 +259,7 @@ def budget(d: OpsData) -> str:
         "the misses the target allows (1 - target) x judged; burn rate 1.0 spends it exactly over the "
         "window.</p>"
         + table(
-            (
-                "table",
-                "objective",
-                "window",
-                "target",
-                "judged",
-                "good",
-                "attainment",
-                "allowed misses",
-                "budget left",
-                "burn rate",
-                "",
-            ),
+            ATTAINMENT_HEADERS,
             _attainment_rows(d, tables),
             "attainment",
         )
@@ -379,19 +369,7 @@ def owner(d: OpsData, person_id: str, email: str) -> str:
         )
         + "<h2>SLO attainment and budget left</h2>"
         + table(
-            (
-                "table",
-                "objective",
-                "window",
-                "target",
-                "judged",
-                "good",
-                "attainment",
-                "allowed misses",
-                "budget left",
-                "burn rate",
-                "",
-            ),
+            ATTAINMENT_HEADERS,
             _attainment_rows(d, mine_tables),
             "attainment",
         )
