@@ -108,6 +108,9 @@ class AlertingSettings(_Strict):
     severities: dict[Literal["sev1", "sev2", "notice"], SeverityPolicy]
     inform_primary_owner: bool = True
     unmapped_asset_role: RoleName = "platform_lead"
+    # Investor incidents (sev1, and SLAs at risk) post a status update here on open and resolve,
+    # through Slack when enabled and always to the outbox; null turns status updates off.
+    status_channel: str | None = Field(default="#investor-kpis", pattern=r"^#[a-z0-9_-]+$")
     sensors: SensorSettings
     channels: ChannelSettings = ChannelSettings()
 

@@ -48,6 +48,7 @@ class Message:
     subject: str
     body: str
     at: datetime
+    channel: str | None = None  # a Slack channel to post to instead of the pipeline's (status updates)
 
 
 class Channel(Protocol):
@@ -80,7 +81,8 @@ class OutboxChannel:
 
     def send(self, msg: Message) -> None:
         self.store.add_outbox(
-            at=msg.at, incident_id=msg.incident_id, recipient=msg.recipient or "-", action=msg.event,
+            at=msg.at, incident_id=msg.incident_id, recipient=msg.recipient or msg.channel or "-",
+            action=msg.event,
             level=msg.level, urgency=msg.urgency, subject=msg.subject, body=msg.body,
         )
 
@@ -97,7 +99,7 @@ class SlackChannel:
         self.client.base_url = cfg.base_url
 
     def send(self, msg: Message) -> None:
-        channel = self.cfg.channel_by_pipeline.get(msg.pipeline, self.cfg.default_channel)
+        channel = msg.channel or self.cfg.channel_by_pipeline.get(msg.pipeline, self.cfg.default_channel)
         who = f" -> {msg.recipient}" if msg.recipient else ""
         text = f"[{msg.severity} {msg.event}{who}] {msg.subject}\n{msg.body}"
         self.client.chat_postMessage(channel=channel, text=text)

@@ -44,8 +44,8 @@ def test_list_show_ack_resolve(db, capsys):
     assert "no incidents" in capsys.readouterr().out
     with IncidentStore.open(db) as store:
         events = [e.event for e in store.events("INC-00001")]
-        assert events == ["opened", "page", "ack", "resolve"]
-        assert [o.action for o in store.outbox("INC-00001")] == ["page", "acknowledge", "resolve"]
+        assert events == ["opened", "status", "page", "ack", "resolve", "status"]  # investor: status updates
+        assert [o.action for o in store.outbox("INC-00001")] == ["status", "page", "acknowledge", "resolve", "status"]
 
 
 def test_errors_are_reported_not_raised(db, capsys):

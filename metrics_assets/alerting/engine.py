@@ -96,6 +96,8 @@ class AlertEngine:
                 self.store.update(inc)
                 touched.append(inc)
         for inc in touched:
+            if inc.id in rep.opened:
+                self._post_status(inc, "investigating", f"opened {inc.opened_at:%Y-%m-%d %H:%M} UTC")
             rep.delivered += self._deliver_due(inc)
         return rep
 
@@ -207,6 +209,36 @@ class AlertEngine:
         self.store.add_event(inc.id, at, "resolve", recipient=by, detail=inc.resolution)
         if not was_deferred:
             self._broadcast(inc, "resolve", f"resolved: {inc.resolution}")
+            self._post_status(inc, "resolved", f"resolved {at:%Y-%m-%d %H:%M} UTC: {inc.resolution}")
+
+    # -- status channel ----------------------------------------------------------------------
+    def _posts_status(self, inc: Incident) -> bool:
+        """Investor numbers affected or at risk: sev1 incidents and SLAs at risk of investor
+        pipelines (WARN notices never page, so they do not post either)."""
+        if not self.settings.status_channel or not self.pipelines.get(inc.pipeline).is_investor:
+            return False
+        return inc.severity == "sev1" or inc.kind is FailureKind.SLA_AT_RISK
+
+    def _post_status(self, inc: Incident, state: str, when: str) -> None:
+        """One status update to the status channel (e.g. #investor-kpis), recorded on the incident."""
+        if not self._posts_status(inc):
+            return
+        now = self.clock.now()
+        p = self.pipelines.get(inc.pipeline)
+        days = f"\ndays: {inc.partition}" if inc.partition else ""
+        msg = Message(
+            incident_id=inc.id, pipeline=inc.pipeline, kind=inc.kind.value, severity=inc.severity,
+            urgency="info", event="status", level="status", recipient=None,
+            channel=self.settings.status_channel,
+            subject=f"STATUS {state}: {inc.id} {inc.summary}",
+            body=(f"{p.name} ({inc.kind.value.replace('_', ' ')}): {state}, {when}{days}"
+                  f"\nowner: {inc.primary_owner}\nrunbook: {p.runbook}"),
+            at=now,
+        )
+        results = self.dispatcher.send(msg)
+        ok = [d.channel for d in results if d.ok]
+        self.store.add_event(inc.id, now, "status", level="status", recipient=self.settings.status_channel,
+                             channel=",".join(ok) or None, detail=state)
 
     # -- escalation --------------------------------------------------------------------------
     def advance(self, recovered: RecoveredProbe | None = None) -> TickReport:
