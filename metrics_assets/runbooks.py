@@ -177,14 +177,17 @@ def _escalation(
     ladder, business = policy.get("ladder", []), policy.get("business", [])
     hours = team.business_hours
     if p.is_investor:
-        head = f"`{sev}`: pages 24x7. Each step fires only while nobody has acknowledged "
-        head += "(`metrics incidents ack <id> --by <e-mail>`):"
+        head = (f"`{sev}`: pages 24x7. Each step fires at its own time, never earlier, and only while "
+                "nobody has acknowledged (`metrics incidents ack <id> --by <e-mail>`). A step whose person "
+                "already holds the incident re-pages them as a reminder; the next step still waits for "
+                "its time:")
     else:
         window = f"{hours.start}-{hours.end} {team.timezone}"
         head = (
             f"`{sev}`: notifies on working days {window}, queued to the next window outside it; treated as "
             "`sev1` when the failing asset feeds an investor asset. "
-            "WARN checks only notify the primary owner."
+            "WARN checks only notify the primary owner. Inside the window a failure notifies the "
+            "Primary on-call in the pipeline's channel; it never pages."
         )
     out = [head, ""]
     if not ladder:
@@ -198,6 +201,15 @@ def _escalation(
             "Business escalation, unresolved after: "
             + "; ".join(f"{b['after_minutes'] / 60:g} h -> {_role(team, b['role'])}" for b in business)
             + "."
+        )
+    out.append(
+        "At each Monday handoff the incoming Primary is sent every incident still open (acknowledged "
+        "or not), unless the ladder already reached them."
+    )
+    if p.is_investor:
+        out.append(
+            f"Status updates go to `{alerting.get('status_channel') or '(off)'}` when a sev1 incident or an "
+            "SLA at risk opens and when it resolves."
         )
     out.append(
         "Who is on call now: `metrics oncall who` (or `--at <time>`); "

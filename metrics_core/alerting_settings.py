@@ -46,6 +46,8 @@ class BusinessStep(_Strict):
 class SeverityPolicy(_Strict):
     coverage: Literal["always", "business_hours"]
     urgency: Literal["high", "low", "info"]
+    # false: the ladder's levels are notifications (the owner's channel), never pages (sev2)
+    pages: bool = True
     ladder: tuple[LadderStep, ...] = ()
     business: tuple[BusinessStep, ...] = ()
 

@@ -90,7 +90,7 @@ def test_deferred_alert_is_rechecked_when_the_window_opens(tmp_path, recovered):
         if recovered:
             assert rep.resolved == [inc_id] and rep.delivered == []
         else:
-            assert rep.delivered == [(inc_id, "page", "primary_oncall", PEOPLE["SK"])]
+            assert rep.delivered == [(inc_id, "notify", "primary_oncall", PEOPLE["SK"])]  # sev2 notifies
 
 
 def test_failure_feeding_investor_raises_a_deferred_incident_and_pages(tmp_path):

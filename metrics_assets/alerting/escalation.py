@@ -3,21 +3,28 @@
 Nothing here reads a clock, a database or a channel, so the golden table can pin the
 semantics and the sensor only has to deliver what the plan says and it has not yet sent.
 
-Semantics (spec/oncall.md "Escalation ladder", notes/oncall.md 5.3):
-- Level times are offsets from t0 (`incident.page_start`); targets are resolved when the level
-  fires (a handoff in the middle of the ladder pages the new person).
-- A level that finds nobody new (already paged, or nobody) fires the next level at once.
-  When the incident commander is already engaged they get the IC role and the next level fires.
-- An acknowledgement stops the ladder (a level due at or after the ack never fires); resolution
-  stops everything. Business escalation (managers) ignores acks, only resolution stops it.
+Semantics (spec/oncall.md "Escalation ladder", issue 12 item 1; the runbook's on-call section):
+- Level times are offsets from t0 (`incident.page_start`); each level fires at its configured
+  time and never earlier. Targets are resolved when the level fires (a handoff in the middle of
+  the ladder pages the new person).
+- A level whose person already holds the incident (e.g. the new Backup at a Monday handoff is
+  the Primary paged at t0) re-pages them as a reminder; it does not pull the next level forward.
+- The incident commander "is skipped if already paged": then that level fires nothing, and the
+  platform lead still waits for their own time. A level that finds nobody fires nothing.
+- An acknowledgement stops the ladder: a level due at or after the ack never fires.
+  Business escalation (managers, sev1 only) follows the spec's "unresolved after": acks do not
+  stop it, resolution does.
+- A severity with `pages: false` (sev2) notifies at its levels instead of paging.
 - Business-hours severities move every due time into the coverage window.
+- At every block start while the incident is open, the incoming Primary is told of it
+  (unless they already hold it).
 - When PagerDuty runs the ladder (`delegate_escalation`), only t0 is sent from here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from metrics_core.alerting_model import (
     Action,
@@ -62,6 +69,29 @@ def _targets(level: str, at: datetime, incident: Incident, lookup: OnCallLookup,
     raise ValueError(f"unknown escalation level {level!r} (config/alerting.yaml severities.*.ladder)")
 
 
+def _handoffs(
+    incident: Incident, lookup: OnCallLookup, now: datetime, holders: dict[str, datetime]
+) -> list[PlannedPage]:
+    """The incoming Primary of every block that started after t0 while the incident was open,
+    unless the ladder reached them before that start (`holders`: person -> first page)."""
+    resolved = incident.resolved_at
+    at = now if resolved is None else min(now, resolved - timedelta(microseconds=1))
+    out: list[PlannedPage] = []
+    while True:
+        try:
+            start = lookup.who(at).block_start
+        except LookupError:  # before the published schedule: nothing to hand over
+            break
+        if start is None or start <= incident.page_start:
+            break
+        incoming = lookup.who(start).primary
+        if incoming and not (incoming in holders and holders[incoming] <= start):
+            out.append(PlannedPage(start, f"handoff:{start:%Y-%m-%d}", incoming, Action.NOTIFY,
+                                   "handoff: open across the block start"))
+        at = start - timedelta(seconds=1)
+    return out
+
+
 def plan_pages(
     incident: Incident,
     *,
@@ -77,35 +107,34 @@ def plan_pages(
     policy = settings.severities[incident.severity]
     t0 = incident.page_start
     ack_stop = _stop_time(incident, acks)
+    act = Action.PAGE if policy.pages else Action.NOTIFY
     out: list[PlannedPage] = []
-    engaged: list[str] = []
+    engaged: dict[str, datetime] = {}  # person -> when the ladder first reached them
 
     if not policy.ladder and t0 <= now and (ack_stop is None or t0 < ack_stop):
         out.append(PlannedPage(t0, "primary_owner", incident.primary_owner, Action.NOTIFY, "notice"))
 
-    forced: datetime | None = None  # set when a level found nobody new
-    prev = t0
     for idx, step in enumerate(policy.ladder):
         if delegate_escalation and idx > 0:
             break
-        due = forced if forced is not None else max(align(t0 + step.after, policy, calendar), prev)
-        skipped_from = forced is not None
-        forced = None
+        due = align(t0 + step.after, policy, calendar)
         if due > now or (ack_stop is not None and due >= ack_stop):
             break
-        prev = due
-        targets = _targets(step.level, due, incident, lookup, roles)
-        new = [p for p in targets if p and p not in engaged]
-        if step.level == "incident_commander" and targets and targets[0] in engaged:
-            out.append(PlannedPage(due, step.level, targets[0], Action.ROLE, "IC, already paged"))
-        if not new:
-            forced = due
+        target = _targets(step.level, due, incident, lookup, roles)[0]
+        if not target:
             continue
-        engaged.append(new[0])
-        reason = f"t+{int((due - t0).total_seconds() // 60)}m" + (" (skip-ahead)" if skipped_from else "")
-        out.append(PlannedPage(due, step.level, new[0], Action.PAGE, reason))
+        reason = f"t+{int((due - t0).total_seconds() // 60)}m"
+        if target in engaged:
+            if step.level == "incident_commander":
+                continue  # "skipped if already paged"
+            out.append(PlannedPage(due, step.level, target, act, f"{reason} (reminder: unacked)"))
+            continue
+        engaged[target] = due
+        out.append(PlannedPage(due, step.level, target, act, reason))
         if idx == 0 and settings.inform_primary_owner and incident.primary_owner not in engaged:
             out.append(PlannedPage(due, "primary_owner", incident.primary_owner, Action.NOTIFY, "owner"))
+    if not delegate_escalation and t0 <= now:
+        out += _handoffs(incident, lookup, now, engaged)
 
     resolved = incident.resolved_at
     for b in policy.business:
