@@ -9,11 +9,11 @@ from __future__ import annotations
 import re
 from datetime import date, time
 from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import holidays
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from metrics_core.config import ConfigError, load_model
@@ -26,6 +26,8 @@ FAIRNESS_METRICS = (
     "holiday_days_primary",
     "holiday_days_backup",
     "weekend_days",
+    "holiday_days",  # acting Primary + acting Backup together
+    "duty_weeks",  # blocks on duty in either role
 )
 _EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 
@@ -84,9 +86,11 @@ class HolidayPolicy(HolidaySource):
 
     @model_validator(mode="after")
     def _pinned(self) -> HolidayPolicy:
-        if self.library_version and holidays.__version__ != self.library_version:
+        # the installed distribution's version, read without importing the library (`oncall who` stays light)
+        installed = version("holidays")
+        if self.library_version and installed != self.library_version:
             raise ValueError(
-                f"library_version {self.library_version!r} pinned but holidays {holidays.__version__} is "
+                f"library_version {self.library_version!r} pinned but holidays {installed} is "
                 "installed; lunar dates may have moved -- review and update the pin"
             )
         return self
@@ -112,8 +116,16 @@ class Person(_Strict):
     holidays: HolidaySource | None = None  # None: the company calendar
     in_rotation: bool = True
     pto: tuple[Pto, ...] = ()
+    start: date | None = None  # first day with the team (a joiner): no duty before, duty pro-rated
+    end: date | None = None  # last day with the team, inclusive (a leaver): no duty after
 
     _tzv = field_validator("timezone")(classmethod(lambda cls, v: _tz(v)))
+
+    @model_validator(mode="after")
+    def _dates(self) -> Person:
+        if self.start and self.end and self.end < self.start:
+            raise ValueError(f"person {self.id}: end {self.end} is before start {self.start}")
+        return self
 
 
 class Role(_Strict):
@@ -157,10 +169,20 @@ class Rotation(_Strict):
     horizon_weeks: int = Field(default=52, ge=1, le=260)
     handoff: Handoff = Handoff()
     freeze_weeks: int = Field(default=2, ge=0, le=52)
-    max_consecutive_duty_weeks: int | None = Field(default=2, ge=1)  # None switches the rest rule off
-    fairness_order: tuple[str, ...] = FAIRNESS_METRICS
+    # The rest preference (not a spec rule): weeks on duty in a row beyond this are penalised in the
+    # objective, never refused, so PTO that leaves only two people is still planned. None: no preference.
+    max_consecutive_duty_weeks: int | None = Field(default=2, ge=1)
+    fairness_order: tuple[str, ...] = FAIRNESS_METRICS  # metrics not listed follow, in FAIRNESS_METRICS order
     uid_domain: str = "metrics.example.com"
     solver_seed: int = 0
+    # Wall-clock budget of one generate/replan solve (all its stages): past it the best plan found is
+    # returned with its optimality gap; "infeasible" is said only when the solver proved it.
+    solver_time_limit_s: float = Field(default=10.0, gt=0, le=3600)
+
+    @property
+    def fairness_metrics(self) -> tuple[str, ...]:
+        """Every fairness metric, the configured ones first: all of them are reported and balanced."""
+        return (*self.fairness_order, *(m for m in FAIRNESS_METRICS if m not in self.fairness_order))
 
     @field_validator("fairness_order")
     @classmethod

@@ -73,12 +73,14 @@ def test_lookup_after_a_pto_swap() -> None:
     published = Schedule.load(schedule_path(2026))
     at = datetime(2026, 7, 22, 12, tzinfo=IST)
     assert OnCallLookup(published).who(at).primary == PR
-    swapped, _ = replan(
+    swapped, changes = replan(
         published, default_team(), as_of=datetime(2026, 6, 1, 10, tzinfo=IST),
         extra_pto=[("PR", Pto(start=date(2026, 7, 21), end=date(2026, 7, 23), reason="wedding"))],
     )  # fmt: skip
     oc = OnCallLookup(swapped).who(at)
-    assert (oc.primary, oc.backup) == (AM, CW)
+    slot = next(s for s in swapped.slots if s.id == "2026-W30")
+    assert PR not in (oc.primary, oc.backup) and (oc.primary, oc.backup) == (slot.primary, slot.backup)
+    assert any(c.block == "2026-W30" and c.role == "primary" and "wedding" in c.why for c in changes)
 
 
 def test_lookup_refuses_naive_and_out_of_horizon_times(lookup: OnCallLookup) -> None:

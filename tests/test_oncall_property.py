@@ -41,7 +41,7 @@ def test_hard_rules_hold_or_the_error_names_the_constraint(team) -> None:  # noq
     try:
         sched = generate(team)
     except RotationInfeasible as err:
-        assert err.constraint in ("coverage", "no back-to-back primary", "max consecutive duty weeks")
+        assert err.constraint in ("coverage", "no back-to-back primary")  # the rest rule is soft
         assert err.details and all("-W" in d for d in err.details), err  # names a week
         assert any(p.id in str(err) for p in team.people), err  # and a person
         return

@@ -2,7 +2,12 @@
 
 Every subcommand works on the published schedule files under config/oncall/, so what the CLI
 prints is exactly what alerting and the Dagster UI see. Exit codes: 0 ok, 1 hard-rule violations
-found, 2 bad config or an infeasible plan (the message names the rule, person and week).
+found, 2 bad config or an infeasible plan (the message names the rule, person and week), or no plan
+found within the solver time limit (not proven infeasible).
+
+`who` is the command that runs in a hurry: it imports the schedule files' reader and the team config
+only. The solver (OR-Tools), the holiday calendars and the reports are imported by the commands that
+use them (tests/test_oncall_fairness.py checks `who` loads neither OR-Tools nor Dagster).
 """
 
 from __future__ import annotations
@@ -13,15 +18,9 @@ import sys
 from datetime import date, datetime
 from pathlib import Path
 
-from metrics_assets.oncall.blocks import block_id
-from metrics_assets.oncall.ical import write_ics
 from metrics_assets.oncall.lookup import OnCallLookup
-from metrics_assets.oncall.ownership import validate_ownership
-from metrics_assets.oncall.planner import check_hard_rules, generate, replan
-from metrics_assets.oncall.report import fairness_text, table_text
 from metrics_assets.oncall.schedule import Schedule, schedule_path
-from metrics_assets.oncall.solver import RotationInfeasible
-from metrics_core.config import ConfigError, pipeline_config
+from metrics_core.config import ConfigError
 from metrics_core.team import Pto, TeamConfig, load_team_config
 
 
@@ -30,7 +29,7 @@ def _team(args: argparse.Namespace) -> TeamConfig:
 
 
 def _default_year(team: TeamConfig) -> int:
-    return int(block_id(team.rotation.start)[:4])
+    return team.rotation.start.isocalendar()[0]  # the ISO year of the first block (blocks.block_id)
 
 
 def _schedule_file(args: argparse.Namespace, team: TeamConfig) -> Path:
@@ -63,15 +62,26 @@ def _pto(text: str) -> tuple[str, Pto]:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    # deferred: the solver (OR-Tools) and the reports load only for the commands that plan
+    from metrics_assets.oncall.ownership import validate_ownership
+    from metrics_assets.oncall.planner import generate
+    from metrics_assets.oncall.report import fairness_text
+    from metrics_core.config import pipeline_config
+
     team = _team(args)
     validate_ownership(pipeline_config(), team)
     year = args.year or _default_year(team)
     prev_path = schedule_path(year - 1)
     previous = Schedule.load(prev_path) if prev_path.exists() else None
-    sched = (
-        generate(team, year=args.year, previous=previous) if args.year else generate(team, previous=previous)
-    )
     out = Path(args.out) if args.out else schedule_path(year)
+    keep = Schedule.load(out) if out.exists() else None
+    window = {"year": args.year} if args.year else {}
+    sched = generate(team, previous=previous, keep=keep, **window)
+    placed = [e for e in sched.log if e["kind"] in ("pto", "employment")]
+    n_pto = sum(e["kind"] == "pto" for e in placed)
+    print(f"PTO placements ({n_pto}):" if placed else "PTO placements: none")
+    for e in placed:
+        print(f"  {e['text']}")
     if out.exists() and out.read_text() != sched.to_json() and not args.force:
         print(
             f"{out} exists and differs: a published schedule is changed with `oncall replan`, "
@@ -86,6 +96,10 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_replan(args: argparse.Namespace) -> int:
+    # deferred: the solver (OR-Tools) loads only for the commands that plan
+    from metrics_assets.oncall.planner import replan
+    from metrics_assets.oncall.report import solve_notes
+
     team = _team(args)
     path = _schedule_file(args, team)
     sched = Schedule.load(path)
@@ -96,6 +110,8 @@ def cmd_replan(args: argparse.Namespace) -> int:
     for c in changes:
         flag = "  [inside freeze window: forced by coverage]" if c.in_freeze_window else ""
         print(f"{c.block} {c.role:<7} {new.pid(c.before)} -> {new.pid(c.after)}  ({c.why}){flag}")
+    for note in solve_notes(new):
+        print(note)
     if args.dry_run:
         print(f"dry run: {path} not written")
     elif changes or args.pto:
@@ -107,6 +123,10 @@ def cmd_replan(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    # deferred: the report computes figures with the holiday calendars; `who` needs neither
+    from metrics_assets.oncall.planner import check_hard_rules
+    from metrics_assets.oncall.report import fairness_text
+
     team = _team(args)
     sched = Schedule.load(_schedule_file(args, team))
     print(fairness_text(sched, team))
@@ -114,12 +134,18 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_table(args: argparse.Namespace) -> int:
+    # deferred: see cmd_report
+    from metrics_assets.oncall.report import table_text
+
     team = _team(args)
     print(table_text(Schedule.load(_schedule_file(args, team)), team))
     return 0
 
 
 def cmd_ics(args: argparse.Namespace) -> int:
+    # deferred: see cmd_report
+    from metrics_assets.oncall.ical import write_ics
+
     team = _team(args)
     for p in write_ics(Schedule.load(_schedule_file(args, team)), team, Path(args.out)):
         print(f"wrote {p}")
@@ -153,7 +179,7 @@ def _guard(fn):  # noqa: ANN001, ANN202 -- wraps a command: clear message + exit
     def run(args: argparse.Namespace) -> int:
         try:
             return fn(args)
-        except (ConfigError, RotationInfeasible, ValueError) as exc:
+        except (ConfigError, ValueError) as exc:  # RotationInfeasible and RotationTimeout are ValueErrors
             print(f"oncall {args.oncall_command}: {exc}", file=sys.stderr)
             return 2
 

@@ -2,7 +2,9 @@
 
 A block runs from the handoff instant (default Monday 09:00 IST) to the next one. A local date
 belongs to the block that contains its noon, so every date is counted exactly once; PTO, by
-contrast, blocks every block it overlaps even by an hour ("never scheduled over it").
+contrast, blocks every block it overlaps even by an hour ("never scheduled over it"). A person's
+`start`/`end` (joiner, leaver) bound the blocks they can take: only blocks wholly inside them, and
+their fair share is pro-rated to those blocks (see solver.shares).
 """
 
 from __future__ import annotations
@@ -69,10 +71,17 @@ class Facts:
     weekend: dict[int, int] = field(default_factory=dict)
     critical: dict[date, str] = field(default_factory=dict)
     holidays: dict[date, str] = field(default_factory=dict)  # company calendar in the horizon
+    employed: dict[tuple[str, int], bool] = field(default_factory=dict)  # with the team for the whole block
+    pto: list[tuple[str, Pto, tuple[int, ...]]] = field(default_factory=list)  # each PTO and its blocks
 
     @property
     def weeks(self) -> range:
         return range(len(self.blocks))
+
+    @property
+    def uniform(self) -> bool:
+        """Everyone is with the team for the whole horizon (no joiner, no leaver): plain max - min."""
+        return all(self.employed.values())
 
 
 def _pto_overlaps(pto: Pto, tz: ZoneInfo, b: Block) -> bool:
@@ -94,13 +103,26 @@ def build_facts(team: TeamConfig, blocks: list[Block]) -> Facts:
         f.weekend[b.index] = sum(d.weekday() in off_days for d in b.dates)
     for p in team.rotation_people:
         mine = person_holidays(p, team, years)
+        ptz = ZoneInfo(p.timezone)
+        joins = datetime.combine(p.start, datetime.min.time(), ptz) if p.start else None
+        leaves = datetime.combine(p.end + timedelta(days=1), datetime.min.time(), ptz) if p.end else None
         for b in blocks:
             hol = [d for d in b.dates if d in mine]
             f.hol_critical[p.id, b.index] = sum(d in crit for d in hol)
             f.hol_normal[p.id, b.index] = len(hol) - f.hol_critical[p.id, b.index]
+            before, after = joins is not None and b.start < joins, leaves is not None and b.end > leaves
+            f.employed[p.id, b.index] = not (before or after)
+            if before:
+                f.unavailable[p.id, b.index] = f"{p.id} joins the rotation on {p.start}"
+            elif after:
+                f.unavailable[p.id, b.index] = f"{p.id} leaves the rotation after {p.end}"
             for pto in p.pto:
-                if _pto_overlaps(pto, ZoneInfo(p.timezone), b):
+                if _pto_overlaps(pto, ptz, b):
                     f.unavailable.setdefault(
                         (p.id, b.index), f"{p.id} on PTO {pto.start}..{pto.end} ({pto.reason})"
                     )
+        for pto in p.pto:
+            weeks = tuple(b.index for b in blocks if _pto_overlaps(pto, ptz, b) and f.employed[p.id, b.index])
+            if weeks:
+                f.pto.append((p.id, pto, weeks))
     return f

@@ -11,11 +11,25 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from importlib.metadata import version
+from typing import Any
 
 from metrics_assets.oncall.blocks import Block, Facts, build_facts, default_window, make_blocks, year_window
 from metrics_assets.oncall.schedule import Schedule, Slot, day_overrides
-from metrics_assets.oncall.solver import ROLES, B, History, P, Plan, metric_values, solve_rotation
+from metrics_assets.oncall.solver import (
+    ROLES,
+    B,
+    History,
+    P,
+    Plan,
+    SolveResult,
+    lower_bound,
+    objective_key,
+    rest_stretches,
+    solve_rotation,
+    spread_of,
+)
 from metrics_core.config import ConfigError
 from metrics_core.team import Pto, TeamConfig
 
@@ -73,8 +87,13 @@ def generate(
     start: date | None = None,
     weeks: int | None = None,
     previous: Schedule | None = None,
+    keep: Schedule | None = None,
 ) -> Schedule:
-    """A fresh, optimal schedule for ISO `year`, or `start`/`weeks`, or the config's rotation window."""
+    """A fresh, optimal schedule for ISO `year`, or `start`/`weeks`, or the config's rotation window.
+
+    `keep`: the schedule published for the same blocks, if any; the solver starts from it, so a plan
+    that is still optimal for the inputs comes back slot for slot (who is on call does not move).
+    """
     if year is not None:
         start, weeks = year_window(team, year)
     elif start is None or weeks is None:
@@ -84,21 +103,34 @@ def generate(
     history = history_of(previous, team)
     if previous is not None and previous.slots[-1].end != blocks[0].start:
         history = History()  # not adjacent: nothing to carry over
+    rot = team.rotation
     res = solve_rotation(
         facts,
-        fairness_order=team.rotation.fairness_order,
-        max_consecutive=team.rotation.max_consecutive_duty_weeks,
-        seed=team.rotation.solver_seed,
+        fairness_order=rot.fairness_metrics,
+        max_consecutive=rot.max_consecutive_duty_weeks,
+        seed=rot.solver_seed,
         history=history,
+        time_limit_s=rot.solver_time_limit_s,
     )
+    kept = _keepable(keep, team, blocks, facts, res, history)
+    if kept is not None:
+        res.plan = kept
+        res.stages = [*res.stages, "kept the published plan (as good at every stage)"]
+        res.spreads = {n: spread_of(facts, kept, n) for n in rot.fairness_metrics}
+        res.rest_exceptions = rest_stretches(facts, kept, rot.max_consecutive_duty_weeks, history)
     sched = _to_schedule(team, blocks, facts, res.plan)
     sched.meta = {
         "inputs_sha256": _inputs_sha(team, blocks, facts),
-        "solver": f"ortools-cp-sat {version('ortools')} (1 worker, seed {team.rotation.solver_seed})",
+        "solver": f"ortools-cp-sat {version('ortools')} (1 worker, seed {rot.solver_seed}, "
+        f"limit {rot.solver_time_limit_s:g} s)",
         "holidays_library": version("holidays"),
         "horizon": f"{blocks[0].id}..{blocks[-1].id} ({len(blocks)} weeks)",
     }
-    sched.log.append({"kind": "generated", "stages": res.stages})
+    sched.log.append(_solve_entry("generated", res))
+    _log_solve("generate", res)
+    for entry in placements(team, facts, res.plan):
+        sched.log.append(entry)
+        log.info("%s", entry["text"])
     for o in sched.overrides:
         log.info(
             "day override %s %s..%s: %s acts as primary (block %s)",
@@ -109,6 +141,92 @@ def generate(
             o.block,
         )
     return sched
+
+
+def _keepable(
+    keep: Schedule | None,
+    team: TeamConfig,
+    blocks: list[Block],
+    facts: Facts,
+    res: SolveResult,
+    history: History,
+) -> Plan | None:
+    """`keep`'s plan when it covers the same blocks, holds every hard rule and is as good as the solved
+    plan at every lexicographic stage; else None (the solved plan stands)."""
+    if keep is None or [(s.id, s.start) for s in keep.slots] != [(b.id, b.start) for b in blocks]:
+        return None
+    if check_hard_rules(keep, team):
+        return None
+    plan = _plan_of(keep, team)
+    rot = team.rotation
+    if history.primary is not None and plan[0][P] == history.primary:
+        return None  # back-to-back across the year boundary
+    key = partial(objective_key, facts, order=rot.fairness_metrics, limit=rot.max_consecutive_duty_weeks)
+    return plan if key(plan, history=history) <= key(res.plan, history=history) else None
+
+
+def _solve_entry(kind: str, res: SolveResult) -> dict[str, Any]:
+    entry: dict[str, Any] = {"kind": kind, "stages": res.stages, "optimal": res.optimal}
+    if res.rest_exceptions:
+        entry["rest_exceptions"] = res.rest_exceptions
+    return entry
+
+
+def _log_solve(what: str, res: SolveResult) -> None:
+    if not res.optimal:
+        log.warning(
+            "%s: solver time limit reached after %.1f s; best plan found returned, not proven optimal: %s",
+            what,
+            res.seconds,
+            "; ".join(x for x in res.stages if "not proven" in x or "skipped" in x),
+        )
+    for r in res.rest_exceptions:
+        log.info("%s: rest preference given way: %s", what, r)
+
+
+def placements(team: TeamConfig, facts: Facts, plan: Plan) -> list[dict[str, Any]]:
+    """Where each PTO (and each join/leave date) put the person off duty, and who covers those blocks."""
+    email = {p.id: p.email for p in team.people}
+    out: list[dict[str, Any]] = []
+    for pid, pto, weeks in facts.pto:
+        cover = [
+            {"block": facts.blocks[w].id, "primary": email[plan[w][P]], "backup": email[plan[w][B]]}
+            for w in weeks
+        ]
+        text = f"PTO {pid} {pto.start}..{pto.end} ({pto.reason}): kept off " + ", ".join(
+            f"{facts.blocks[w].id} (primary {plan[w][P]}, backup {plan[w][B]})" for w in weeks
+        )
+        out.append(
+            {
+                "kind": "pto",
+                "person": email[pid],
+                "start": pto.start.isoformat(),
+                "end": pto.end.isoformat(),
+                "reason": pto.reason,
+                "blocks": cover,
+                "text": text,
+            }
+        )
+    for p in team.rotation_people:
+        on = [w for w in facts.weeks if facts.employed[p.id, w]]
+        if on and len(on) == len(facts.blocks):
+            continue
+        span = f"{facts.blocks[on[0]].id}..{facts.blocks[on[-1]].id}" if on else "no block"
+        text = (
+            f"{p.id} with the team {p.start or 'before the horizon'}..{p.end or 'after it'}: "
+            f"{len(on)} of {len(facts.blocks)} blocks available ({span}), duty pro-rated"
+        )
+        out.append(
+            {
+                "kind": "employment",
+                "person": p.email,
+                "start": p.start.isoformat() if p.start else None,
+                "end": p.end.isoformat() if p.end else None,
+                "blocks_available": len(on),
+                "text": text,
+            }
+        )
+    return out
 
 
 def _blocks_of(schedule: Schedule, team: TeamConfig) -> list[Block]:
@@ -168,18 +286,27 @@ def replan(
     for key in [k for k in facts.unavailable if k[1] in past]:
         del facts.unavailable[key]  # history is history, even if PTO is recorded late
     pinned = {(w, r): published[w][r] for w in past for r in ROLES}
-    caps = {n: _spread(metric_values(facts, published, n)) for n in team.rotation.fairness_order}
+    rot = team.rotation
+    # Fairness no worse than published, for each figure the published plan already meets (<= 1, or the
+    # best the arithmetic allows); a figure it does not meet (a joiner with no blocks yet) is re-balanced.
+    caps = {}
+    for n in rot.fairness_metrics:
+        sp = spread_of(facts, published, n)
+        if sp <= max(1, lower_bound(facts, n) or 0):
+            caps[n] = sp
     res = solve_rotation(
         facts,
-        fairness_order=team.rotation.fairness_order,
-        max_consecutive=team.rotation.max_consecutive_duty_weeks,
-        seed=team.rotation.solver_seed,
+        fairness_order=rot.fairness_metrics,
+        max_consecutive=rot.max_consecutive_duty_weeks,
+        seed=rot.solver_seed,
         history=History(),
         pinned=pinned,
         published=published,
         frozen=frozen,
         spread_caps=caps,
+        time_limit_s=rot.solver_time_limit_s,
     )
+    _log_solve("replan", res)
     email = {p.id: p.email for p in team.people}
     changes = []
     diffs = [(b, r) for b in blocks for r in ROLES if published[b.index][r] != res.plan[b.index][r]]
@@ -199,6 +326,7 @@ def replan(
             "as_of": as_of.isoformat(),
             "reason": reason,
             "stages": res.stages,
+            "optimal": res.optimal,
             "pto_added": [
                 {
                     "person": team.person(ref).email,
@@ -224,17 +352,16 @@ def replan(
     return new, changes
 
 
-def _spread(values: dict[str, int]) -> int:
-    return max(values.values()) - min(values.values())
-
-
 def check_hard_rules(schedule: Schedule, team: TeamConfig) -> list[str]:
-    """Every hard-rule violation in a schedule, independent of the solver (used by tests and `report`)."""
+    """Every hard-rule violation in a schedule, independent of the solver (used by tests and `report`).
+
+    The spec's rules only: coverage, Primary != Backup, PTO and employment dates, no back-to-back
+    Primary. The rest preference is soft; see `rest_exceptions`.
+    """
     out: list[str] = []
     people = {p.email: p for p in team.rotation_people}
     blocks = make_blocks(team, schedule.start.astimezone(team.tz).date(), len(schedule.slots))
     facts = build_facts(team, blocks)
-    k = team.rotation.max_consecutive_duty_weeks
     for i, s in enumerate(schedule.slots):
         if i and schedule.slots[i - 1].end != s.start:
             out.append(f"coverage: gap between {schedule.slots[i - 1].id} and {s.id}")
@@ -244,12 +371,18 @@ def check_hard_rules(schedule: Schedule, team: TeamConfig) -> list[str]:
             if who not in people:
                 out.append(f"coverage: {s.id} {role} {who} is not a person in the rotation")
             elif (people[who].id, i) in facts.unavailable:
-                out.append(f"PTO: {s.id} {role} is {facts.unavailable[people[who].id, i]}")
+                why = facts.unavailable[people[who].id, i]
+                out.append(f"{'PTO' if ' on PTO ' in why else 'employment'}: {s.id} {role} is {why}")
         if i and schedule.slots[i - 1].primary == s.primary:
             out.append(f"no back-to-back primary: {s.primary} in {schedule.slots[i - 1].id} and {s.id}")
-        if k and i >= k:
-            win = schedule.slots[i - k : i + 1]
-            for who in (win[-1].primary, win[-1].backup):
-                if all(who in (w.primary, w.backup) for w in win):
-                    out.append(f"max consecutive duty weeks: {who} on duty {win[0].id}..{win[-1].id} (> {k})")
     return out
+
+
+def rest_exceptions(schedule: Schedule, team: TeamConfig) -> list[str]:
+    """Where the schedule has someone on duty more weeks in a row than the rest preference asks."""
+    blocks = make_blocks(team, schedule.start.astimezone(team.tz).date(), len(schedule.slots))
+    facts = build_facts(team, blocks)
+    plan = _plan_of(schedule, team)
+    if any(plan[w][r] not in facts.people for w in plan for r in ROLES):
+        return []  # someone outside the rotation: a hard-rule violation, reported by check_hard_rules
+    return rest_stretches(facts, plan, team.rotation.max_consecutive_duty_weeks)

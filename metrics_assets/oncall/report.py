@@ -6,20 +6,32 @@ re-planned schedule is judged by the same arithmetic.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 
 from metrics_assets.oncall.blocks import build_facts, make_blocks
-from metrics_assets.oncall.planner import _plan_of, check_hard_rules
+from metrics_assets.oncall.planner import _plan_of, check_hard_rules, rest_exceptions
 from metrics_assets.oncall.schedule import Schedule
-from metrics_assets.oncall.solver import B, P, metric_values
-from metrics_core.team import FAIRNESS_METRICS, TeamConfig
+from metrics_assets.oncall.solver import B, P, lower_bound, metric_values, shares, spread_of
+from metrics_core.team import TeamConfig
 
+# every figure the report prints, in print order (all of them are balanced by the generator)
+COLUMNS = (
+    "primary_weeks",
+    "backup_weeks",
+    "duty_weeks",
+    "holiday_days_primary",
+    "holiday_days_backup",
+    "holiday_days",
+    "weekend_days",
+)
 LABELS = {
     "primary_weeks": "primary wk",
     "backup_weeks": "backup wk",
+    "duty_weeks": "duty wk",
     "holiday_days_primary": "hol. days P",
     "holiday_days_backup": "hol. days B",
+    "holiday_days": "hol. days P+B",
     "weekend_days": "weekend days",
 }
 
@@ -28,11 +40,13 @@ LABELS = {
 class Fairness:
     people: list[str]  # ids, roster order
     values: dict[str, dict[str, int]]  # metric -> person id -> value
-    spreads: dict[str, int]
+    spreads: dict[str, Fraction]  # max - min; with joiners/leavers, of (value - pro-rated share)
     lower_bounds: dict[str, int | None]  # the best spread any schedule could have (when totals are fixed)
     continuity: int
     continuity_weeks: int
     violations: list[str]
+    shares: dict[str, dict[str, Fraction]] = field(default_factory=dict)  # only with joiners/leavers
+    rest_exceptions: list[str] = field(default_factory=list)  # the soft rest preference, where it gave way
 
     @property
     def continuity_pct(self) -> float:
@@ -43,30 +57,45 @@ def fairness(schedule: Schedule, team: TeamConfig) -> Fairness:
     blocks = make_blocks(team, schedule.start.astimezone(team.tz).date(), len(schedule.slots))
     facts = build_facts(team, blocks)
     plan = _plan_of(schedule, team)
-    values = {m: metric_values(facts, plan, m) for m in FAIRNESS_METRICS}
-    n = len(facts.people)
-    bounds: dict[str, int | None] = {}
-    for m, v in values.items():
-        total = sum(v.values())
-        step = 2 if m == "weekend_days" and all(facts.weekend[w] == 2 for w in facts.weeks) else 1
-        bounds[m] = step * (math.ceil(total / n / step) - total // n // step)
+    violations = check_hard_rules(schedule, team)
+    values = {m: metric_values(facts, plan, m) for m in COLUMNS}
     cont = sum(plan[w][B] == plan[w - 1][P] for w in range(1, len(plan)))
     return Fairness(
         list(facts.people),
         values,
-        {m: max(v.values()) - min(v.values()) for m, v in values.items()},
-        bounds,
+        {m: spread_of(facts, plan, m) for m in COLUMNS},
+        {m: lower_bound(facts, m) for m in COLUMNS},
         cont,
         max(len(plan) - 1, 0),
-        check_hard_rules(schedule, team),
+        violations,
+        {} if facts.uniform else {m: shares(facts, m) for m in COLUMNS},
+        [] if violations else rest_exceptions(schedule, team),
     )
+
+
+def _num(v: Fraction | int | None) -> str:
+    if v is None:
+        return ""
+    return str(int(v)) if Fraction(v).denominator == 1 else f"{float(v):.1f}"
+
+
+def solve_notes(schedule: Schedule) -> list[str]:
+    """The solver's own word on the last solve recorded in the log: proven optimal, or its gaps."""
+    solves = [e for e in schedule.log if e.get("kind") in ("generated", "replan") and "stages" in e]
+    if not solves:
+        return []
+    last = solves[-1]
+    if last.get("optimal", True):
+        return [f"solver: every stage proven optimal ({last['kind']})"]
+    open_ = [x for x in last["stages"] if "not proven" in x or "skipped" in x]
+    return [f"solver: time limit reached, best plan found, NOT proven optimal: {'; '.join(open_)}"]
 
 
 def fairness_text(schedule: Schedule, team: TeamConfig) -> str:
     f = fairness(schedule, team)
     names = {p.id: p.name for p in team.people}
     w = max(len(names[p]) for p in f.people) + 6
-    head = f"{'engineer':<{w}}" + "".join(f"{LABELS[m]:>14}" for m in FAIRNESS_METRICS)
+    head = f"{'engineer':<{w}}" + "".join(f"{LABELS[m]:>14}" for m in COLUMNS)
     lines = [
         f"On-call fairness, {schedule.rotation} {schedule.slots[0].id}..{schedule.slots[-1].id} "
         f"({len(schedule.slots)} weeks)",
@@ -74,15 +103,17 @@ def fairness_text(schedule: Schedule, team: TeamConfig) -> str:
         "-" * len(head),
     ]
     for p in f.people:
-        lines.append(
-            f"{names[p] + ' (' + p + ')':<{w}}" + "".join(f"{f.values[m][p]:>14}" for m in FAIRNESS_METRICS)
-        )
+        cells = [f"{f.values[m][p]}" + (f" ({_num(f.shares[m][p])})" if f.shares else "") for m in COLUMNS]
+        lines.append(f"{names[p] + ' (' + p + ')':<{w}}" + "".join(f"{c:>14}" for c in cells))
     lines.append("-" * len(head))
-    lines.append(f"{'spread (max-min)':<{w}}" + "".join(f"{f.spreads[m]:>14}" for m in FAIRNESS_METRICS))
-    lines.append(
-        f"{'best possible':<{w}}"
-        + "".join(f"{'' if f.lower_bounds[m] is None else f.lower_bounds[m]:>14}" for m in FAIRNESS_METRICS)
-    )
+    label = "spread (max-min)" if not f.shares else "spread vs share"
+    lines.append(f"{label:<{w}}" + "".join(f"{_num(f.spreads[m]):>14}" for m in COLUMNS))
+    lines.append(f"{'best possible':<{w}}" + "".join(f"{_num(f.lower_bounds[m]):>14}" for m in COLUMNS))
+    if f.shares:
+        lines.append(
+            "(n): the person's pro-rated share -- each week's duty split among the people with the team "
+            "that week; the spread is max - min of (value - share)"
+        )
     lines.append(
         f"continuity (backup = last week's primary): {f.continuity}/{f.continuity_weeks} weeks "
         f"({f.continuity_pct:.0f}%)"
@@ -93,6 +124,14 @@ def fairness_text(schedule: Schedule, team: TeamConfig) -> str:
         lines.append("estimated by the library, confirm with the company list: " + "; ".join(estimated))
     lines.append("hard rules: " + ("all hold" if not f.violations else f"{len(f.violations)} VIOLATION(S)"))
     lines += [f"  - {v}" for v in f.violations]
+    k = team.rotation.max_consecutive_duty_weeks
+    if k:
+        lines.append(
+            f"rest preference (at most {k} duty weeks in a row, soft): "
+            + ("kept" if not f.rest_exceptions else f"{len(f.rest_exceptions)} exception(s)")
+        )
+        lines += [f"  - {r}" for r in f.rest_exceptions]
+    lines += solve_notes(schedule)
     return "\n".join(lines)
 
 
