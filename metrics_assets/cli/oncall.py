@@ -74,7 +74,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
     prev_path = schedule_path(year - 1)
     previous = Schedule.load(prev_path) if prev_path.exists() else None
     out = Path(args.out) if args.out else schedule_path(year)
-    keep = Schedule.load(out) if out.exists() else None
+    try:  # an equally good published plan is kept slot for slot
+        keep = Schedule.load(out) if out.exists() else None
+    except ConfigError:
+        if not args.force:
+            raise
+        keep = None  # --force overwrites even an unreadable file
     window = {"year": args.year} if args.year else {}
     sched = generate(team, previous=previous, keep=keep, **window)
     placed = [e for e in sched.log if e["kind"] in ("pto", "employment")]

@@ -91,8 +91,9 @@ def generate(
 ) -> Schedule:
     """A fresh, optimal schedule for ISO `year`, or `start`/`weeks`, or the config's rotation window.
 
-    `keep`: the schedule published for the same blocks, if any; the solver starts from it, so a plan
-    that is still optimal for the inputs comes back slot for slot (who is on call does not move).
+    `keep`: the schedule published for the same blocks, if any. When it holds every hard rule and is
+    as good as the solved plan at every lexicographic stage it is returned slot for slot (who is on
+    call does not move for an equally fair plan); otherwise the solved plan is.
     """
     if year is not None:
         start, weeks = year_window(team, year)
