@@ -45,7 +45,8 @@ def test_list_show_ack_resolve(db, capsys):
     with IncidentStore.open(db) as store:
         events = [e.event for e in store.events("INC-00001")]
         assert events == ["opened", "status", "page", "ack", "resolve", "status"]  # investor: status updates
-        assert [o.action for o in store.outbox("INC-00001")] == ["status", "page", "acknowledge", "resolve", "status"]
+        actions = [o.action for o in store.outbox("INC-00001")]
+        assert actions == ["status", "page", "acknowledge", "resolve", "status"]
 
 
 def test_errors_are_reported_not_raised(db, capsys):
