@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -65,9 +65,14 @@ class Failure:
     feeds_investor: bool = False
     detail: str = ""
     run_id: str | None = None
+    # the launch it came from (a backfill id or a root run id): one incident per pipeline, kind
+    # and launch, listing its days; None keys the incident by partition (freshness, SLA at risk)
+    launch: str | None = None
 
     @property
     def dedup_key(self) -> str:
+        if self.launch:
+            return dedup_key(self.pipeline, self.kind, f"launch:{self.launch}")
         return dedup_key(self.pipeline, self.kind, self.partition)
 
 
@@ -84,6 +89,25 @@ class Recovery:
 
 def dedup_key(pipeline: str, kind: FailureKind | str, partition: str | None) -> str:
     return f"{pipeline}|{kind}|{partition or '-'}"
+
+
+def describe_days(days: list[str]) -> str | None:
+    """Sorted days as compact ranges: 2026-03-01..2026-03-03,2026-03-05 (None when empty).
+    A partition that is not an ISO day (a range tag, a month) is listed as it is."""
+    parsed, other = set(), set()
+    for d in days:
+        try:
+            parsed.add(date.fromisoformat(d))
+        except ValueError:
+            other.add(d)
+    runs: list[list[date]] = []
+    for d in sorted(parsed):
+        if runs and d - runs[-1][1] == timedelta(days=1):
+            runs[-1][1] = d
+        else:
+            runs.append([d, d])
+    out = [a.isoformat() if a == b else f"{a.isoformat()}..{b.isoformat()}" for a, b in runs]
+    return ",".join(out + sorted(other)) or None
 
 
 @dataclass
@@ -109,6 +133,12 @@ class Incident:
     resolved_at: datetime | None = None
     resolved_by: str | None = None
     resolution: str | None = None
+    # what is failing, (subject, day): one incident of a launch lists every day it failed
+    items: list[tuple[str, str | None]] = field(default_factory=list)
+
+    @property
+    def days(self) -> list[str]:
+        return sorted({d for _, d in self.items if d})
 
     @property
     def is_open(self) -> bool:

@@ -48,8 +48,10 @@ CREATE TABLE IF NOT EXISTS outbox (
 _COLS = (
     "id, dedup_key, pipeline, kind, partition_key, severity, status, opened_at, page_start, primary_owner, "
     "secondary_owner, subjects, run_ids, summary, occurrences, last_seen_at, acked_at, acked_by, "
-    "resolved_at, resolved_by, resolution"
+    "resolved_at, resolved_by, resolution, items"
 )
+# Columns added after the first release: (table, column, type), added to older stores on open.
+_MIGRATIONS = (("incidents", "items", "TEXT"),)
 
 
 def _db(t: datetime | None) -> str | None:
@@ -98,6 +100,10 @@ class IncidentStore:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
         self.conn.executescript(_DDL)
+        for table, column, kind in _MIGRATIONS:
+            have = {r[1] for r in self.conn.execute(f"PRAGMA table_info({table})")}
+            if column not in have:
+                self.conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     @classmethod
     @contextmanager
@@ -136,7 +142,7 @@ class IncidentStore:
             inc.status.value, _db(inc.opened_at), _db(inc.page_start), inc.primary_owner,
             inc.secondary_owner, json.dumps(inc.subjects), json.dumps(inc.run_ids), inc.summary,
             inc.occurrences, _db(inc.last_seen_at), _db(inc.acked_at), inc.acked_by,
-            _db(inc.resolved_at), inc.resolved_by, inc.resolution,
+            _db(inc.resolved_at), inc.resolved_by, inc.resolution, json.dumps(inc.items),
         ]
 
     @staticmethod
@@ -147,6 +153,7 @@ class IncidentStore:
             secondary_owner=r[10], subjects=json.loads(r[11]), run_ids=json.loads(r[12]), summary=r[13] or "",
             occurrences=r[14], last_seen_at=_py(r[15]), acked_at=_py(r[16]), acked_by=r[17],
             resolved_at=_py(r[18]), resolved_by=r[19], resolution=r[20],
+            items=[tuple(i) for i in json.loads(r[21])] if r[21] else [(s, r[4]) for s in json.loads(r[11])],
         )
 
     def insert(self, inc: Incident) -> None:

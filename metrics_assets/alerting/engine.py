@@ -25,7 +25,7 @@ from metrics_core.alerting_model import (
     Recovery,
     Status,
     WorkCalendar,
-    dedup_key,
+    describe_days,
 )
 from metrics_core.alerting_settings import AlertingSettings, Roles
 from metrics_core.config import PipelineConfig
@@ -74,7 +74,8 @@ class AlertEngine:
 
     # -- intake ------------------------------------------------------------------------------
     def report(self, failures: Iterable[Failure]) -> TickReport:
-        """Open or attach one incident per (pipeline, kind, partition); then deliver what is due."""
+        """Open or attach one incident per (pipeline, kind, launch) -- or per partition for
+        failures without a launch (freshness, SLA at risk); then deliver what is due."""
         groups: dict[str, list[Failure]] = defaultdict(list)
         for f in failures:
             groups[f.dedup_key].append(f)
@@ -83,7 +84,7 @@ class AlertEngine:
         with self.store.transaction():
             for key, fs in groups.items():
                 fs.sort(key=lambda f: f.at)
-                inc = self.store.open_by_key(key)
+                inc = self.store.open_by_key(key) or self._covering(fs[0])
                 if inc is None:
                     inc = self._open(fs[0])
                     rep.opened.append(inc.id)
@@ -91,15 +92,33 @@ class AlertEngine:
                 else:
                     rest = fs
                 for f in rest:
-                    self._attach(inc, f)
-                    rep.attached += 1
+                    rep.attached += self._attach(inc, f)
+                self._describe(inc)
                 self.store.update(inc)
-                touched.append(inc)
+                if inc not in touched:
+                    touched.append(inc)
         for inc in touched:
             if inc.id in rep.opened:
                 self._post_status(inc, "investigating", f"opened {inc.opened_at:%Y-%m-%d %H:%M} UTC")
             rep.delivered += self._deliver_due(inc)
         return rep
+
+    def _covering(self, f: Failure) -> Incident | None:
+        """An open incident of the same pipeline and kind that already lists this subject and day
+        (another launch failing on what is already open attaches instead of opening a second)."""
+        for inc in self.store.open_incidents():
+            if inc.pipeline == f.pipeline and inc.kind is f.kind and (f.subject, f.partition) in inc.items:
+                return inc
+        return None
+
+    def _describe(self, inc: Incident) -> None:
+        """Partition (the days, as compact ranges) and summary from what the incident lists."""
+        p = self.pipelines.get(inc.pipeline)
+        inc.partition = describe_days(inc.days)
+        first = inc.subjects[0] if inc.subjects else "-"
+        more = f" (+{len(inc.subjects) - 1} more)" if len(inc.subjects) > 1 else ""
+        inc.summary = (f"{p.name}: {inc.kind.value.replace('_', ' ')} on {first}{more}"
+                       + (f" [{inc.partition}]" if inc.partition else ""))
 
     def _open(self, f: Failure) -> Incident:
         p = self.pipelines.get(f.pipeline)
@@ -110,19 +129,25 @@ class AlertEngine:
             partition=f.partition, severity=sev, status=Status.OPEN if t0 <= f.at else Status.DEFERRED,
             opened_at=f.at, page_start=t0, primary_owner=p.owners.primary, secondary_owner=p.owners.secondary,
             subjects=[f.subject], run_ids=[f.run_id] if f.run_id else [],
-            summary=f"{p.name}: {f.kind.value.replace('_', ' ')} on {f.subject}"
-            + (f" [{f.partition}]" if f.partition else ""),
-            last_seen_at=f.at,
+            last_seen_at=f.at, items=[(f.subject, f.partition)],
         )
+        self._describe(inc)
         self.store.insert(inc)
         self.store.add_event(inc.id, f.at, "opened", detail=f"{sev}; {f.subject}: {f.detail}"[:2000])
         if inc.status is Status.DEFERRED:
             self.store.add_event(inc.id, f.at, "deferred", due_at=t0, detail="outside coverage window")
         return inc
 
-    def _attach(self, inc: Incident, f: Failure) -> None:
+    def _attach(self, inc: Incident, f: Failure) -> int:
+        """Add a failure to an open incident; 0 when it is one the incident already holds (the same
+        subject and day from the same run), so occurrences count only new evaluations."""
+        item = (f.subject, f.partition)
+        if item in inc.items and f.run_id is not None and f.run_id in inc.run_ids:
+            return 0
         inc.occurrences += 1
         inc.last_seen_at = max(inc.last_seen_at or f.at, f.at)
+        if item not in inc.items:
+            inc.items.append(item)
         if f.subject not in inc.subjects:
             inc.subjects.append(f.subject)
         if f.run_id and f.run_id not in inc.run_ids:
@@ -136,6 +161,28 @@ class AlertEngine:
             inc.page_start = min(inc.page_start, first_page_time(f.at, sev, self.settings, self.calendar))
             if inc.status is Status.DEFERRED and inc.page_start <= self.clock.now():
                 inc.status = Status.OPEN
+        return 1
+
+    def notify_launcher(self, *, pipeline: str, launch: str, launcher: str | None, subject: str, at,
+                        detail: str) -> bool:
+        """A policy refusal (a closed period without approval, a day not over, too little history) is
+        a notice to whoever launched the run, not a page: one per pipeline and launch. Without a
+        known launcher (a schedule, an anonymous UI launch) the pipeline's primary owner gets it."""
+        p = self.pipelines.get(pipeline)
+        to = launcher or p.owners.primary
+        notice_id, level = f"NOTICE-{launch[:12]}", f"policy:{pipeline}"
+        if any(o.level == level and o.recipient == to for o in self.store.outbox(notice_id)):
+            return False
+        who = f"launched by {launcher}" if launcher else "launcher unknown: sent to the primary owner"
+        self.dispatcher.send(Message(
+            incident_id=notice_id, pipeline=pipeline, kind="policy_refusal", severity="notice",
+            urgency="info", event="notify", level=level, recipient=to,
+            subject=f"FYI {p.name}: publication held back by policy ({subject})",
+            body=(f"{detail}\nlaunch: {launch} ({who})\nNothing is wrong with the data; nobody was paged."
+                  f"\nrunbook: {p.runbook}"),
+            at=at,
+        ))
+        return True
 
     def notify_unmapped(self, subject: str, kind: FailureKind, at, detail: str = "") -> None:
         """An asset no pipeline claims: tell the configured role (platform lead) and warn."""
@@ -149,22 +196,30 @@ class AlertEngine:
         ))
 
     def recover(self, recoveries: Iterable[Recovery]) -> TickReport:
-        """Remove healthy subjects; an incident with none left is resolved (no page if still deferred)."""
+        """Remove healthy (subject, day) items; an incident with none left is resolved (no page if
+        still deferred). A recovery without a day clears the subject on every day."""
         rep = TickReport()
-        by_key: dict[str, list[Recovery]] = defaultdict(list)
+        by_kind: dict[tuple[str, FailureKind], list[Recovery]] = defaultdict(list)
         for r in recoveries:
-            by_key[dedup_key(r.pipeline, r.kind, r.partition)].append(r)
-        for key, rs in by_key.items():
-            inc = self.store.open_by_key(key)
-            if inc is None:
+            by_kind[(r.pipeline, r.kind)].append(r)
+        if not by_kind:
+            return rep
+        for inc in self.store.open_incidents():
+            rs = by_kind.get((inc.pipeline, inc.kind), [])
+            hit = [r for r in rs if any(s == r.subject and (r.partition is None or d == r.partition)
+                                        for s, d in inc.items)]
+            if not hit:
                 continue
-            for r in rs:
-                if r.subject in inc.subjects:
-                    inc.subjects.remove(r.subject)
-            if not inc.subjects:
-                self._resolve(inc, max(r.at for r in rs), "system", "recovered")
+            for r in hit:
+                inc.items = [(s, d) for s, d in inc.items
+                             if not (s == r.subject and (r.partition is None or d == r.partition))]
+            inc.subjects = [s for s in inc.subjects if any(s == i for i, _ in inc.items)]
+            if not inc.items:
+                inc.subjects = []
+                self._resolve(inc, max(r.at for r in hit), "system", "recovered")
                 rep.resolved.append(inc.id)
             else:
+                self._describe(inc)
                 self.store.update(inc)
         return rep
 

@@ -12,6 +12,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 
 import dagster as dg
+from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.events import DagsterEventType
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.tags import (
@@ -55,12 +56,13 @@ def _summary(context, name: str, rep: TickReport) -> str:
 
 def _route_failures(engine: AlertEngine, router: AssetRouter, key: dg.AssetKey | dg.AssetCheckKey,
                     kind: FailureKind, *, subject: str, at: datetime, partition, detail: str,
-                    run_id=None) -> list[Failure]:
+                    run_id=None, launch=None) -> list[Failure]:
     routes = router.routes(key)
     if not routes:
         engine.notify_unmapped(subject, kind, at, detail)
     return [Failure(pipeline=r.pipeline, kind=kind, subject=subject, at=at, partition=partition,
-                    feeds_investor=r.feeds_investor, detail=detail, run_id=run_id) for r in routes]
+                    feeds_investor=r.feeds_investor, detail=detail, run_id=run_id, launch=launch)
+            for r in routes]
 
 
 # -- failed runs ------------------------------------------------------------------------------
@@ -87,12 +89,28 @@ def _failed_assets(instance, run) -> list[tuple[dg.AssetKey, str | None]]:
     return sorted(failed, key=lambda kp: (kp[0].to_user_string(), kp[1] or ""))
 
 
-def _step_errors(instance, run_id: str) -> list[tuple[str, str]]:
+def _step_errors(instance, run_id: str) -> list[tuple[str, str, bool]]:
+    """(error class, message, policy hold) of each failed step; a policy hold is a publication
+    that refused by policy only (closed period without approval, day not over, short history)."""
     out = []
     for e in _run_events(instance, run_id, DagsterEventType.STEP_FAILURE):
-        err = getattr(e.dagster_event.event_specific_data, "error", None)
-        out.append((getattr(err, "cls_name", "") or "", (getattr(err, "message", "") or "").strip()))
+        data = e.dagster_event.event_specific_data
+        err = getattr(data, "error", None)
+        meta = getattr(getattr(data, "user_failure_data", None), "metadata", None) or {}
+        hold = getattr(meta.get("policy_hold"), "value", meta.get("policy_hold")) is True
+        out.append((getattr(err, "cls_name", "") or "", (getattr(err, "message", "") or "").strip(), hold))
     return out
+
+
+def _launch(tags) -> str | None:
+    """What launched a run, for grouping: its backfill, else its root run (a re-execution joins it)."""
+    return tags.get("dagster/backfill") or tags.get(ROOT_RUN_ID_TAG)
+
+
+def _launcher(tags) -> str | None:
+    """Who launched it, when a tag says (`launched_by`, or Dagster+'s `dagster/user`): an e-mail."""
+    who = tags.get("launched_by") or tags.get("dagster/user") or ""
+    return who.strip() if "@" in who else None
 
 
 def _retry_succeeded(instance, root: str, after_run_id: str) -> bool:
@@ -142,16 +160,24 @@ def runs_tick(context, runtime: AlertRuntime) -> str:
                 context.log.info(f"run {run.run_id[:8]} failed but a retry of it already succeeded")
                 continue
             errors = _step_errors(instance, run.run_id)
-            if errors and all(cls == _CHECK_FAILED_ERROR for cls, _ in errors):
-                # A blocking ERROR check stopped the run: the check sensor owns that incident.
-                context.log.info(f"run {run.run_id[:8]} failed on a blocking check; routed as check_error")
+            launch = _launch(run.tags) or run.run_id
+            if errors and all(cls == _CHECK_FAILED_ERROR or hold for cls, _, hold in errors):
+                # A blocking ERROR check stopped the run: the check sensor owns that incident. A
+                # publication refused by policy only is a notice to the launcher, not a page.
+                holds = [m for _, m, hold in errors if hold]
+                for pid in sorted({r.pipeline for key, _ in _failed_assets(instance, run)
+                                   for r in router.routes(key)} if holds else ()):
+                    engine.notify_launcher(pipeline=pid, launch=launch, launcher=_launcher(run.tags),
+                                           subject=f"run {run.run_id[:8]}", at=at, detail=holds[0][:1000])
+                context.log.info(f"run {run.run_id[:8]} failed on a blocking check or a policy refusal")
                 continue
-            detail = "; ".join(f"{c}: {m}" for c, m in errors)[:500] or "run failed"
+            detail = "; ".join(f"{c}: {m}" for c, m, _ in errors)[:500] or "run failed"
             failures = []
             for key, partition in _failed_assets(instance, run):
                 failures += _route_failures(engine, router, key, FailureKind.RUN_FAILURE,
                                             subject=key.to_user_string(), at=at, partition=partition,
-                                            detail=f"run {run.run_id[:8]}: {detail}", run_id=root)
+                                            detail=f"run {run.run_id[:8]}: {detail}", run_id=root,
+                                            launch=launch)
             rep.merge(engine.report(failures))
     context.update_cursor(json.dumps(cursor))
     return _summary(context, "runs", rep)
@@ -173,9 +199,21 @@ def _new_check_records(storage, key, latest, last: int | None, page: int):
     return out
 
 
+def _check_cursor(seen: dict, ks: str, has_cursor: bool) -> tuple[int, list[int]] | None:
+    """(highest completed evaluation id handled, ids still planned then) of one check key; None on
+    the very first tick. An int is the cursor format of earlier releases."""
+    state = seen.get(ks)
+    if state is None:
+        return (0, []) if has_cursor else None
+    if isinstance(state, int):
+        return state, []
+    return int(state[0]), [int(i) for i in state[1]]
+
+
 def checks_tick(context, runtime: AlertRuntime) -> str:
     settings = runtime.settings()
-    storage = context.instance.event_log_storage
+    instance = context.instance
+    storage = instance.event_log_storage
     graph = context.repository_def.asset_graph
     seen: dict = json.loads(context.cursor) if context.cursor else {}
     keys = sorted(graph.asset_check_keys, key=lambda k: k.to_user_string())
@@ -184,17 +222,35 @@ def checks_tick(context, runtime: AlertRuntime) -> str:
     by_subject: dict[tuple, list] = defaultdict(list)
     for key, rec in latest.items():
         ks = key.to_user_string()
-        # first tick ever: only the latest evaluation; a check added later: its whole history
-        last_id = seen.get(ks, 0 if context.cursor else None)
-        if last_id is not None and rec.id <= last_id:
-            continue
-        recs = _new_check_records(storage, key, rec, last_id, settings.sensors.check_history_page)
-        planned = [r.id for r in recs if r.status not in _COMPLETED]
+        # first tick ever: only the latest evaluation; a check added later: its whole history.
+        # Each completed evaluation is handed on once (occurrences count only new evaluations);
+        # one still planned is looked at again until it completes.
+        state = _check_cursor(seen, ks, bool(context.cursor))
+        if state is None:
+            recs = [rec] if rec.status in _COMPLETED else []
+            done_max, waiting = 0, []
+        else:
+            done_max, waiting = state
+            if rec.id <= done_max and not waiting:
+                continue
+            floor = min([done_max, *(i - 1 for i in waiting)])
+            recs = _new_check_records(storage, key, rec, floor, settings.sensors.check_history_page)
+            recs = [r for r in recs if r.id > done_max or r.id in waiting]
         done = [r for r in recs if r.status in _COMPLETED and r.evaluation is not None]
-        if done:
-            seen[ks] = (min(planned) - 1) if planned else max(r.id for r in done)
+        planned = sorted(r.id for r in recs if r.status not in _COMPLETED)
+        seen[ks] = [max([done_max, *(r.id for r in done)]), planned]
         for r in done:
             by_subject[(key, r.partition)].append(r)
+    runs: dict[str, object] = {}
+
+    def run_tags(run_id: str | None) -> dict:
+        if not run_id:
+            return {}
+        if run_id not in runs:
+            run = instance.get_run_by_id(run_id)
+            runs[run_id] = dict(run.tags) if run else {}
+        return runs[run_id]  # type: ignore[return-value]
+
     failures, recoveries = [], []
     with runtime.engine() as engine:
         for (key, partition), recs in by_subject.items():
@@ -211,12 +267,21 @@ def checks_tick(context, runtime: AlertRuntime) -> str:
                 ev = rec.evaluation
                 if ev.passed:
                     continue
+                at, tags = _ts(rec.event.timestamp), run_tags(rec.run_id)
+                launch = _launch(tags) or rec.run_id or None
+                detail = ev.description or f"check {key.name} failed ({ev.severity.value})"
+                hold = ev.metadata.get("policy_hold")
+                if getattr(hold, "value", hold) is True and ev.severity == dg.AssetCheckSeverity.WARN:
+                    for r in router.routes(key):  # held back by policy: the launcher hears, nobody is paged
+                        engine.notify_launcher(pipeline=r.pipeline, launch=launch or subject,
+                                               launcher=_launcher(tags), subject=subject, at=at,
+                                               detail=detail)
+                    continue
                 kind = (FailureKind.CHECK_ERROR if ev.severity == dg.AssetCheckSeverity.ERROR
                         else FailureKind.CHECK_WARN)
-                detail = ev.description or f"check {key.name} failed ({ev.severity.value})"
-                failures += _route_failures(engine, router, key, kind, subject=subject,
-                                            at=_ts(rec.event.timestamp), partition=partition,
-                                            detail=detail, run_id=rec.run_id or None)
+                failures += _route_failures(engine, router, key, kind, subject=subject, at=at,
+                                            partition=partition, detail=detail, run_id=rec.run_id or None,
+                                            launch=launch)
         rep = engine.report(failures).merge(engine.recover(recoveries))
     context.update_cursor(json.dumps(seen))
     return _summary(context, "checks", rep)
@@ -297,16 +362,18 @@ def _recovered_probe(instance):
     """Has everything an incident complains about become healthy? (re-check before a deferred page)"""
 
     def probe(inc: Incident) -> bool:
-        for subject in inc.subjects:
+        for subject, day in inc.items or [(s, inc.partition) for s in inc.subjects]:
             if inc.kind in (FailureKind.CHECK_ERROR, FailureKind.CHECK_WARN):
                 asset, _, name = subject.rpartition(":")
-                rec = instance.get_latest_asset_check_evaluation_record(
-                    dg.AssetCheckKey(dg.AssetKey.from_user_string(asset), name))
+                check = dg.AssetCheckKey(dg.AssetKey.from_user_string(asset), name)
+                flt = PartitionKeyFilter(key=day) if day else None
+                rec = instance.event_log_storage.get_latest_asset_check_execution_by_key(
+                    [check], partition_filter=flt).get(check)
                 if rec is None or rec.evaluation is None or not rec.evaluation.passed:
                     return False
             elif inc.kind is FailureKind.SLA_AT_RISK:
-                if not (inc.partition and published_in_event_log(
-                        instance, dg.AssetKey.from_user_string(subject), date.fromisoformat(inc.partition))):
+                if not (day and published_in_event_log(
+                        instance, dg.AssetKey.from_user_string(subject), date.fromisoformat(day))):
                     return False
             elif inc.kind is FailureKind.FRESHNESS:
                 key = dg.AssetKey.from_user_string(subject)
@@ -315,7 +382,7 @@ def _recovered_probe(instance):
                     return False
             else:
                 flt = dg.AssetRecordsFilter(asset_key=dg.AssetKey.from_user_string(subject),
-                                            asset_partitions=[inc.partition] if inc.partition else None)
+                                            asset_partitions=[day] if day else None)
                 recs = instance.fetch_materializations(flt, limit=1).records
                 if not recs or _ts(recs[0].timestamp) <= inc.opened_at:
                     return False

@@ -46,10 +46,10 @@ def _list(args: argparse.Namespace) -> int:
     if not rows:
         print("no incidents")
         return 0
-    print(f"{'id':<10}{'status':<10}{'sev':<7}{'pipeline':<16}{'kind':<13}{'partition':<12}{'opened':<25}seen")
+    print(f"{'id':<10}{'status':<10}{'sev':<7}{'pipeline':<16}{'kind':<13}{'days':<24}{'opened':<25}seen")
     for i in rows:
         print(f"{i.id:<10}{i.status.value:<10}{i.severity:<7}{i.pipeline:<16}{i.kind.value:<13}"
-              f"{(i.partition or '-'):<12}{_fmt(i.opened_at):<25}{i.occurrences}")
+              f"{(i.partition or '-'):<24}{_fmt(i.opened_at):<25}{i.occurrences}")
     return 0
 
 
@@ -62,7 +62,7 @@ def _show(args: argparse.Namespace) -> int:
         events = store.events(inc.id)
     print(f"{inc.id}  {inc.summary}")
     print(f"  status {inc.status.value}  severity {inc.severity}  pipeline {inc.pipeline}"
-          f"  kind {inc.kind.value}  partition {inc.partition or '-'}")
+          f"  kind {inc.kind.value}  days {inc.partition or '-'}")
     print(f"  opened {_fmt(inc.opened_at)}  pages from {_fmt(inc.page_start)}  occurrences {inc.occurrences}")
     print(f"  owners {inc.primary_owner} (primary), {inc.secondary_owner} (incident commander)")
     print(f"  failing: {', '.join(inc.subjects) or '-'}")

@@ -157,8 +157,15 @@ class PublishReport:
             # a closed period or a day not over yet is a WARN that names it (few, true alerts)
             severity=dg.AssetCheckSeverity.ERROR if self.failed_gates else dg.AssetCheckSeverity.WARN,
             description=desc[:2000],
-            metadata={**self.metadata(), "pending_past_sla": len(pending_late)},
+            metadata={**self.metadata(), "pending_past_sla": len(pending_late),
+                      "policy_hold": self.policy_hold},
         )
+
+    @property
+    def policy_hold(self) -> bool:
+        """Refused by policy only (a closed period without approval, a day not over, too little
+        history), no gate failed: the alert sensors tell the launcher instead of paging."""
+        return bool(self.refused) and not self.failed_gates
 
 
 def _f(v: float | None) -> str:
@@ -1033,7 +1040,7 @@ def _build(name: str, spec: InvestorTable, cfg: PipelineConfig, cat: Catalogue) 
             raise dg.Failure(
                 description=f"{report.table}: nothing published; refused {len(report.refused)} unit(s): "
                 + "; ".join(f"{u}: {w}" for u, w in sorted(report.refused.items())[:5]),
-                metadata=report.metadata(),
+                metadata={**report.metadata(), "policy_hold": report.policy_hold},
             )
         yield dg.MaterializeResult(metadata=report.metadata(), check_results=[check])
 
