@@ -20,7 +20,7 @@ from metrics_assets.pipeline_policy import pipeline_stamp
 from metrics_assets.publication.publish import build_publish_assets
 from metrics_assets.transform.dbt_assets import DBT_PROJECT, build_dbt_assets, validate_dbt_models
 from metrics_assets.transform.dbt_cli import MetricsDbtCli, dbt_executable
-from metrics_core.alerting_settings import roles_of
+from metrics_core.alerting_settings import AlertingSettings, alerting_settings, roles_of
 from metrics_core.config import PipelineConfig, pipeline_config
 from metrics_core.rules import world
 from metrics_core.team import TeamConfig, team_config
@@ -61,13 +61,18 @@ def build_definitions(
     *,
     pipelines: PipelineConfig | None = None,
     team: TeamConfig | None = None,
+    alerting: AlertingSettings | None = None,
 ) -> dg.Definitions:
-    """The code location, from the pipeline and team config (read from config/ unless given).
+    """The code location, from the pipeline, team and alerting config (read from config/ unless given).
+
+    A broken team.yaml or alerting.yaml stops the load here with the key named: the sensors never
+    start with a config they would fail on at every tick (nobody paged).
 
     The config is read once here and handed to every builder: assets, checks, schedule and the
     policy stamp all see the same objects (a test passes an edited copy)."""
     pipelines = pipelines or pipeline_config()
     team = team or team_config()
+    alerting = alerting or alerting_settings()
     validate_config(pipelines, team)
     cat = load_catalogue(pipelines=pipelines)
     defs = dg.Definitions(
@@ -77,7 +82,9 @@ def build_definitions(
         jobs=[ALL_PIPELINES_JOB, DASHBOARDS_JOB],
         schedules=[build_daily_schedule(pipelines)],
         sensors=[
-            *build_alert_sensors(AlertRuntime(pipelines=lambda: pipelines, roles=lambda: roles_of(team))),
+            *build_alert_sensors(AlertRuntime(
+                pipelines=lambda: pipelines, roles=lambda: roles_of(team), settings=lambda: alerting
+            )),
             rebuild_dashboards_after_runs,
         ],
         resources=resources or build_resources(),
