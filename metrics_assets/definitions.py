@@ -13,7 +13,8 @@ from metrics_assets.dashboards.assets import (
 )
 from metrics_assets.generator.landing import SyntheticRawSource
 from metrics_assets.ingest.raw_assets import RAW_ASSETS
-from metrics_assets.oncall.assets import oncall_schedule
+from metrics_assets.oncall.assets import build_oncall_assets
+from metrics_assets.oncall.horizon import RUNBOOK as ONCALL_RUNBOOK
 from metrics_assets.oncall.ownership import validate_ownership
 from metrics_assets.orchestration.jobs import ALL_PIPELINES_JOB, build_daily_schedule
 from metrics_assets.pipeline_policy import pipeline_stamp
@@ -22,6 +23,7 @@ from metrics_assets.transform.dbt_assets import DBT_PROJECT, build_dbt_assets, v
 from metrics_assets.transform.dbt_cli import MetricsDbtCli, dbt_executable
 from metrics_core.alerting_settings import AlertingSettings, alerting_settings, roles_of
 from metrics_core.config import PipelineConfig, pipeline_config
+from metrics_core.paths import PROJECT_ROOT
 from metrics_core.rules import world
 from metrics_core.team import TeamConfig, team_config
 from resources.raw_source import RawSource
@@ -75,12 +77,14 @@ def build_definitions(
     alerting = alerting or alerting_settings()
     validate_config(pipelines, team)
     cat = load_catalogue(pipelines=pipelines)
+    docs = pipelines.docs_base_url or PROJECT_ROOT.as_uri() + "/"
+    oncall = build_oncall_assets(team, runbook_url=docs.rstrip("/") + "/" + ONCALL_RUNBOOK)
     defs = dg.Definitions(
         assets=[*RAW_ASSETS, build_dbt_assets(pipelines), *build_publish_assets(pipelines, cat),
-                oncall_schedule, build_dashboards_asset(pipelines, team)],
-        asset_checks=build_asset_checks(cat),
-        jobs=[ALL_PIPELINES_JOB, DASHBOARDS_JOB],
-        schedules=[build_daily_schedule(pipelines)],
+                oncall.asset, build_dashboards_asset(pipelines, team)],
+        asset_checks=[*build_asset_checks(cat), oncall.check],
+        jobs=[ALL_PIPELINES_JOB, DASHBOARDS_JOB, oncall.job],
+        schedules=[build_daily_schedule(pipelines), oncall.schedule],
         sensors=[
             *build_alert_sensors(AlertRuntime(
                 pipelines=lambda: pipelines, roles=lambda: roles_of(team), settings=lambda: alerting

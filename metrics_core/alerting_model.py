@@ -14,6 +14,7 @@ class FailureKind(StrEnum):
     CHECK_WARN = "check_warn"
     FRESHNESS = "freshness"
     SLA_AT_RISK = "sla_at_risk"  # a daily investor table not published shortly before its deadline
+    SCHEDULE_MISSING = "schedule_missing"  # someone was to be paged at an instant no rotation covers
 
 
 class Status(StrEnum):

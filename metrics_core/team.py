@@ -178,6 +178,10 @@ class Rotation(_Strict):
     # Wall-clock budget of one generate/replan solve (all its stages): past it the best plan found is
     # returned with its optimality gap; "infeasible" is said only when the solver proved it.
     solver_time_limit_s: float = Field(default=10.0, gt=0, le=3600)
+    # The schedule never runs out: the next ISO year is published once fewer weeks than this are left
+    # (the `oncall_keep_ahead` schedule), and the horizon check warns below `warn_ahead_weeks`.
+    keep_ahead_weeks: int = Field(default=12, ge=1, le=104)
+    warn_ahead_weeks: int = Field(default=4, ge=0, le=104)
 
     @property
     def fairness_metrics(self) -> tuple[str, ...]:
@@ -191,6 +195,13 @@ class Rotation(_Strict):
         if bad or len(set(v)) != len(v):
             raise ValueError(f"fairness_order {list(v)} must be distinct names from {list(FAIRNESS_METRICS)}")
         return v
+
+    @model_validator(mode="after")
+    def _ahead(self) -> Rotation:
+        if self.warn_ahead_weeks > self.keep_ahead_weeks:
+            raise ValueError(f"rotation.warn_ahead_weeks {self.warn_ahead_weeks} is above keep_ahead_weeks "
+                             f"{self.keep_ahead_weeks}: the check would warn on every schedule kept ahead")
+        return self
 
     @model_validator(mode="after")
     def _start_on_handoff_day(self) -> Rotation:

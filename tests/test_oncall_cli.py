@@ -14,9 +14,10 @@ import duckdb
 import pytest
 
 from metrics_assets.cli import main
-from metrics_assets.oncall.assets import oncall_schedule
+from metrics_assets.oncall.assets import build_oncall_assets
 from metrics_assets.oncall.lookup import OnCallLookup
 from metrics_core.paths import config_dir
+from metrics_core.team import load_team_config
 
 IST = ZoneInfo("Asia/Kolkata")
 
@@ -78,7 +79,9 @@ def test_registered_in_the_metrics_cli(cfg: Path, capsys: pytest.CaptureFixture[
 
 
 def test_oncall_schedule_asset_writes_ops_table(cfg: Path, tmp_path: Path) -> None:
-    result = dg.materialize([oncall_schedule])
+    team = load_team_config(cfg / "team.yaml")
+    oncall = build_oncall_assets(team, clock=lambda: datetime(2026, 12, 3, tzinfo=IST))  # 56 weeks left
+    result = dg.materialize([oncall.asset], selection=[oncall.asset.key])
     assert result.success
     con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
     segs = con.execute("select segment_start, segment_end from ops.oncall_schedule order by 1").fetchall()

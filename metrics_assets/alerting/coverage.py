@@ -16,6 +16,8 @@ def severity_for(kind: FailureKind, *, pipeline_is_investor: bool, feeds_investo
     the rest is sev2."""
     if kind in (FailureKind.CHECK_WARN, FailureKind.SLA_AT_RISK):  # at risk: owners act before a miss
         return "notice"
+    if kind is FailureKind.SCHEDULE_MISSING:  # nobody is on call for anything: page around the clock
+        return "sev1"
     return "sev1" if pipeline_is_investor or feeds_investor else "sev2"
 
 

@@ -15,6 +15,12 @@ from dataclasses import dataclass, field
 from metrics_assets.alerting.clock import Clock
 from metrics_assets.alerting.coverage import URGENCY_ORDER, severity_for
 from metrics_assets.alerting.escalation import first_page_time, plan_pages
+from metrics_assets.alerting.horizon_guard import (
+    PLATFORM_PIPELINE,
+    HorizonGuard,
+    PlatformPipeline,
+    platform_pipeline,
+)
 from metrics_core.alerting_model import (
     Action,
     Failure,
@@ -28,7 +34,7 @@ from metrics_core.alerting_model import (
     describe_days,
 )
 from metrics_core.alerting_settings import AlertingSettings, Roles
-from metrics_core.config import PipelineConfig
+from metrics_core.config import Pipeline, PipelineConfig
 from resources.channels import Dispatcher, Message
 
 log = logging.getLogger(__name__)
@@ -65,12 +71,55 @@ class AlertEngine:
     ) -> None:
         self.store = store
         self.dispatcher = dispatcher
-        self.lookup = lookup
+        # outside the published rotation the lead is paged and a schedule-missing incident opens
+        guarded = isinstance(lookup, HorizonGuard)
+        self.lookup = lookup if guarded else HorizonGuard(lookup, roles.platform_lead)
+        self._in_gap = False
         self.calendar = calendar
         self.settings = settings
         self.roles = roles
         self.pipelines = pipelines
         self.clock = clock
+
+    def _pipeline(self, pipeline_id: str) -> Pipeline | PlatformPipeline:
+        if pipeline_id == PLATFORM_PIPELINE:
+            return platform_pipeline(self.roles.platform_lead)
+        return self.pipelines.get(pipeline_id)
+
+    # -- the rotation ran out ------------------------------------------------------------------
+    def _schedule_gap(self) -> TickReport:
+        """One schedule-missing incident (paging the platform lead) for the instants the lookup could
+        not answer since the last call; resolved by `advance` once the schedule covers now again."""
+        rep = TickReport()
+        if self._in_gap or not self.lookup.missing:
+            return rep
+        at, why = self.lookup.missing[0]
+        self._in_gap = True
+        try:
+            key = Failure(PLATFORM_PIPELINE, FailureKind.SCHEDULE_MISSING, "oncall/schedule", at).dedup_key
+            if self.store.open_by_key(key) is None:
+                lead = self.roles.platform_lead
+                log.error("on-call schedule missing at %s: paging %s", at.isoformat(), lead)
+                rep.merge(self.report([Failure(
+                    PLATFORM_PIPELINE, FailureKind.SCHEDULE_MISSING, "oncall/schedule", self.clock.now(),
+                    detail=f"{why}; publish the next year: metrics oncall generate --year <Y> "
+                           "(or run the oncall_keep_ahead job)",
+                )]))
+        finally:
+            self.lookup.missing.clear()
+            self._in_gap = False
+        return rep
+
+    def _schedule_back(self) -> TickReport:
+        rep = TickReport()
+        now = self.clock.now()
+        if not self.lookup.covers(now):
+            return rep
+        for inc in self.store.open_incidents():
+            if inc.kind is FailureKind.SCHEDULE_MISSING:
+                self._resolve(inc, now, "system", "an on-call schedule covers now again")
+                rep.resolved.append(inc.id)
+        return rep
 
     # -- intake ------------------------------------------------------------------------------
     def report(self, failures: Iterable[Failure]) -> TickReport:
@@ -101,7 +150,7 @@ class AlertEngine:
             if inc.id in rep.opened:
                 self._post_status(inc, "investigating", f"opened {inc.opened_at:%Y-%m-%d %H:%M} UTC")
             rep.delivered += self._deliver_due(inc)
-        return rep
+        return rep.merge(self._schedule_gap())
 
     def _covering(self, f: Failure) -> Incident | None:
         """An open incident of the same pipeline and kind that already lists this subject and day
@@ -113,7 +162,7 @@ class AlertEngine:
 
     def _describe(self, inc: Incident) -> None:
         """Partition (the days, as compact ranges) and summary from what the incident lists."""
-        p = self.pipelines.get(inc.pipeline)
+        p = self._pipeline(inc.pipeline)
         inc.partition = describe_days(inc.days)
         first = inc.subjects[0] if inc.subjects else "-"
         more = f" (+{len(inc.subjects) - 1} more)" if len(inc.subjects) > 1 else ""
@@ -121,7 +170,7 @@ class AlertEngine:
                        + (f" [{inc.partition}]" if inc.partition else ""))
 
     def _open(self, f: Failure) -> Incident:
-        p = self.pipelines.get(f.pipeline)
+        p = self._pipeline(f.pipeline)
         sev = severity_for(f.kind, pipeline_is_investor=p.is_investor, feeds_investor=f.feeds_investor)
         t0 = first_page_time(f.at, sev, self.settings, self.calendar)
         inc = Incident(
@@ -152,7 +201,7 @@ class AlertEngine:
             inc.subjects.append(f.subject)
         if f.run_id and f.run_id not in inc.run_ids:
             inc.run_ids.append(f.run_id)
-        p = self.pipelines.get(f.pipeline)
+        p = self._pipeline(f.pipeline)
         sev = severity_for(f.kind, pipeline_is_investor=p.is_investor, feeds_investor=f.feeds_investor)
         if URGENCY_ORDER[sev] > URGENCY_ORDER[inc.severity]:
             detail = f"{inc.severity} -> {sev}: {f.subject}"
@@ -168,7 +217,7 @@ class AlertEngine:
         """A policy refusal (a closed period without approval, a day not over, too little history) is
         a notice to whoever launched the run, not a page: one per pipeline and launch. Without a
         known launcher (a schedule, an anonymous UI launch) the pipeline's primary owner gets it."""
-        p = self.pipelines.get(pipeline)
+        p = self._pipeline(pipeline)
         to = launcher or p.owners.primary
         notice_id, level = f"NOTICE-{launch[:12]}", f"policy:{pipeline}"
         if any(o.level == level and o.recipient == to for o in self.store.outbox(notice_id)):
@@ -270,7 +319,7 @@ class AlertEngine:
     def _posts_status(self, inc: Incident) -> bool:
         """Investor numbers affected or at risk: sev1 incidents and SLAs at risk of investor
         pipelines (WARN notices never page, so they do not post either)."""
-        if not self.settings.status_channel or not self.pipelines.get(inc.pipeline).is_investor:
+        if not self.settings.status_channel or not self._pipeline(inc.pipeline).is_investor:
             return False
         return inc.severity == "sev1" or inc.kind is FailureKind.SLA_AT_RISK
 
@@ -279,7 +328,7 @@ class AlertEngine:
         if not self._posts_status(inc):
             return
         now = self.clock.now()
-        p = self.pipelines.get(inc.pipeline)
+        p = self._pipeline(inc.pipeline)
         days = f"\ndays: {inc.partition}" if inc.partition else ""
         msg = Message(
             incident_id=inc.id, pipeline=inc.pipeline, kind=inc.kind.value, severity=inc.severity,
@@ -298,8 +347,9 @@ class AlertEngine:
     # -- escalation --------------------------------------------------------------------------
     def advance(self, recovered: RecoveredProbe | None = None) -> TickReport:
         """Move every open incident along its ladder; re-check deferred ones as their window opens."""
-        rep = TickReport()
+        rep = self._schedule_back()
         now = self.clock.now()
+        self.lookup.who(now)  # an instant no schedule covers opens the schedule-missing incident below
         for inc in self.store.open_incidents():
             if inc.status is Status.DEFERRED:
                 if inc.page_start > now:
@@ -311,7 +361,7 @@ class AlertEngine:
                 inc.status = Status.OPEN
                 self.store.update(inc)
             rep.delivered += self._deliver_due(inc)
-        return rep
+        return rep.merge(self._schedule_gap())
 
     def plan(self, inc: Incident) -> list[PlannedPage]:
         return plan_pages(
@@ -334,7 +384,7 @@ class AlertEngine:
 
     def _deliver(self, inc: Incident, page: PlannedPage) -> None:
         now = self.clock.now()
-        p = self.pipelines.get(inc.pipeline)
+        p = self._pipeline(inc.pipeline)
         role = " (you are the incident commander)" if page.level == "incident_commander" else ""
         verb = {Action.PAGE: "PAGE", Action.NOTIFY: "FYI", Action.ROLE: "ROLE"}[page.action]
         msg = Message(

@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from metrics_assets.alerting.horizon_guard import PLATFORM_PIPELINE
 from metrics_core.config import PipelineConfig
 
 
@@ -70,7 +71,7 @@ class AssetRouter:
     def _declared_pipeline(self, check_key: Any) -> str | None:
         value = self._graph.get_check_spec(check_key).metadata.get("pipeline")
         pid = getattr(value, "value", value)
-        return pid if pid in self._pipelines.pipelines else None
+        return pid if pid in self._pipelines.pipelines or pid == PLATFORM_PIPELINE else None
 
     def routes(self, key: Any) -> tuple[Route, ...]:
         """The pipelines a failure of `key` (an asset or a check key) belongs to; empty when
@@ -81,6 +82,9 @@ class AssetRouter:
             pid = self._declared_pipeline(key)
             if pid is None:  # no declaration: the check's asset decides
                 return self.routes(key.asset_key)
+            if pid == PLATFORM_PIPELINE:  # the rotation's own checks: the platform lead's
+                self._routes[key] = (Route(pid, False),)
+                return self._routes[key]
             feeds = self._pipelines.pipelines[pid].is_investor or any(
                 r.feeds_investor for r in self.routes(key.asset_key))
             self._routes[key] = (Route(pid, feeds),)

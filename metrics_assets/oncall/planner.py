@@ -38,8 +38,10 @@ log = logging.getLogger(__name__)
 
 def _inputs_sha(team: TeamConfig, blocks: list[Block], facts: Facts) -> str:
     payload = {
-        # what the rotation is solved from; approvers (publication policy) do not change a plan
-        "team": team.model_dump(mode="json", exclude={"approvers"}),
+        # what the rotation is solved from; approvers (publication policy) and how far ahead the
+        # schedule is kept do not change a plan
+        "team": team.model_dump(mode="json", exclude={
+            "approvers": True, "rotation": {"keep_ahead_weeks", "warn_ahead_weeks"}}),
         "blocks": [b.start.isoformat() for b in blocks],
         "holidays": {d.isoformat(): n for d, n in facts.holidays.items()},
         "solver": version("ortools"),

@@ -45,6 +45,8 @@ class FakeLookup:
     def __init__(self) -> None:
         self.calls: list[datetime] = []
 
+    start = datetime.combine(WEEKS[0][0], time(9), IST)  # before it: history (no schedule-missing page)
+
     def who(self, at: datetime) -> OnCall:
         self.calls.append(at)
         local = at.astimezone(IST)
