@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from metrics_core.alerting_model import FailureKind, Incident, Status
-from metrics_core.paths import ops_store_path
+from resources.ops_db import connect as connect_ops_db
 
 BUSY_TIMEOUT_MS = 30_000
 _DDL = """
@@ -108,16 +108,9 @@ class IncidentStore:
     @classmethod
     @contextmanager
     def open(cls, path: Path | str | None = None) -> Iterator[IncidentStore]:
-        target = Path(path or ops_store_path())
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # autocommit (isolation_level=None): every statement commits unless inside transaction()
-        conn = sqlite3.connect(str(target), timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        # a SQLite file (WAL, autocommit) or a postgresql:// URL (METRICS_OPS_STORE): resources/ops_db.py
+        with connect_ops_db(path or None, busy_timeout_ms=BUSY_TIMEOUT_MS) as conn:
             yield cls(conn)
-        finally:
-            conn.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

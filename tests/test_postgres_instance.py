@@ -9,17 +9,20 @@ server failing to start fails the test with its log: never a skip.
 Shown: the file loads as is (Postgres run, event-log and schedule storage, the queued coordinator,
 the warehouse pool, the project's launcher); one partition of a project asset materializes and its
 run and events are rows in `runs` and `event_logs`; the alert sensors, evaluated against this
-instance, route a failed run to one incident and a good re-run resolves it.
+instance, route a failed run to one incident and a good re-run resolves it; the alerting store
+(resources/incident_store.py through resources/ops_db.py) on Postgres: the engine opens, pages,
+acks and resolves an incident there exactly as on SQLite.
 """
 
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 import psycopg2
+import psycopg2.errors
 import pytest
 from dagster._core.events import DagsterEventType
 from dagster._core.instance.ref import InstanceRef
@@ -29,15 +32,19 @@ from pgserver import PostgresServer
 from pgserver._commands import pg_ctl
 from pgserver.utils import PostmasterInfo, find_suitable_port, find_suitable_socket_dir
 
+from metrics_assets.alerting.clock import FakeClock
 from metrics_assets.alerting.runtime import AlertRuntime
 from metrics_assets.alerting.sensors import build_alert_sensors
 from metrics_assets.ingest.raw_assets import raw_key
 from metrics_assets.orchestration.run_launcher import MonitoredRunLauncher
-from metrics_core.alerting_model import FailureKind, Status
+from metrics_core.alerting_model import Failure, FailureKind, Status
 from metrics_core.paths import PROJECT_ROOT
 from resources.incident_store import IncidentStore
+from resources.ops_db import connect_postgres
 from resources.warehouse import POOL
 from tests.fakes import alert_defs as fx
+from tests.fakes.alerting import engine_for_test
+from tests.fakes.oncall import PEOPLE, ist
 from tests.world import definitions, run_range
 
 DEPLOY_YAML = PROJECT_ROOT / "deploy" / "dagster.yaml"
@@ -103,6 +110,9 @@ class Postgres:
     def create_db(self, name: str) -> str:
         self.admin(f'CREATE DATABASE "{name}" OWNER {ROLE}')
         return name
+
+    def url(self, db: str) -> str:
+        return f"postgresql://{ROLE}:{PASSWORD}@127.0.0.1:{self.port}/{db}"
 
 
 @pytest.fixture(scope="module")
@@ -223,9 +233,10 @@ class SensorHarness:
                          if e.event in ("page", "notify", "role")]) for i in s.list()]
 
 
-def test_alert_sensors_route_a_failed_run_from_postgres(pg_instance, postgres, tmp_path):
+def test_alert_sensors_route_a_failed_run_from_postgres(pg_instance, postgres):
+    """Instance and alerting store both on Postgres, as docs/deploy.md deploys them."""
     instance, db = pg_instance
-    h = SensorHarness(instance, tmp_path / "ops.sqlite")
+    h = SensorHarness(instance, postgres.url(postgres.create_db(f"{db}_ops")))
     failed = h.run("*agg_profit_inv", faults={"agg_profit_inv"})
     assert not failed.success
     assert postgres.rows(db, "SELECT status FROM runs WHERE run_id = %s", [failed.run_id]) == [("FAILURE",)]
@@ -240,3 +251,60 @@ def test_alert_sensors_route_a_failed_run_from_postgres(pg_instance, postgres, t
     h.tick("alert_on_failed_runs")
     ((inc, _),) = h.incidents()
     assert inc.status is Status.RESOLVED
+
+
+# ---------------------------------------------------------------------------- the alerting store
+@pytest.fixture(params=["sqlite", "postgres"])
+def ops_store(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return str(tmp_path / "ops.sqlite")
+    pg = request.getfixturevalue("postgres")
+    global _db_count
+    _db_count += 1
+    return pg.url(pg.create_db(f"ops_{_db_count}"))
+
+
+def test_the_store_opens_acks_and_resolves_an_incident(ops_store):
+    """The engine over IncidentStore, the same on SQLite and on Postgres (resources/ops_db.py)."""
+    clock = FakeClock(ist("2026-03-07 02:00"))
+    with engine_for_test(ops_store, clock) as eng:
+        failure = Failure(pipeline="profit_agg", kind=FailureKind.RUN_FAILURE, subject="fct_profit_daily",
+                          at=clock.now(), run_id="r1")
+        (inc_id,) = eng.report([failure]).opened
+        assert eng.report([failure]).opened == []  # reported again: nothing new opens
+        clock.advance(minutes=10)
+        assert eng.advance().delivered == [(inc_id, "page", "backup_oncall", PEOPLE["PR"])]
+        eng.ack(inc_id, by=PEOPLE["PR"])
+        assert eng.store.get(inc_id).status is Status.ACKED
+        eng.resolve(inc_id, by=PEOPLE["PR"], reason="reran")
+    with IncidentStore.open(ops_store) as store:  # a new connection reads what was committed
+        inc = store.get(inc_id)
+        assert (inc.status, inc.acked_by, inc.resolution) == (Status.RESOLVED, PEOPLE["PR"], "reran")
+        assert inc.opened_at == ist("2026-03-07 02:00")
+        assert inc.resolved_at - inc.opened_at == timedelta(minutes=10)
+        assert inc.run_ids == ["r1"] and inc.occurrences == 1  # the same failure counts once
+        events = [e.event for e in store.events(inc_id)]
+        assert events[:6] == ["opened", "status", "page", "page", "ack", "resolve"]
+        assert [e.id for e in store.events(inc_id)] == sorted(e.id for e in store.events(inc_id))
+        assert {o.recipient for o in store.outbox(inc_id)} >= {PEOPLE["AM"], PEOPLE["PR"]}
+        assert store.open_incidents() == [] and store.next_id() == "INC-00002"
+
+
+def test_postgres_store_from_the_environment_and_one_writer_at_a_time(postgres, monkeypatch):
+    """METRICS_OPS_STORE as a URL reaches the store through AlertRuntime's default (ops_store_path,
+    a Path); a second writer waits for the first one's transaction (here: 200 ms, then fails)."""
+    url = postgres.url(postgres.create_db("ops_env"))
+    monkeypatch.setenv("METRICS_OPS_STORE", url)
+    with AlertRuntime().engine() as eng:
+        assert eng.store.list() == []
+    with IncidentStore.open() as first, first.transaction():
+        assert first.next_id() == "INC-00001"
+        second = connect_postgres(url, lock_timeout_ms=200)
+        try:
+            with pytest.raises(psycopg2.errors.LockNotAvailable):
+                second.execute("BEGIN IMMEDIATE")
+            second.execute("ROLLBACK")
+        finally:
+            second.close()
+    assert postgres.rows("ops_env", "SELECT count(*) FROM information_schema.tables "
+                         "WHERE table_schema = 'public' AND table_name = 'incidents'") == [(1,)]
