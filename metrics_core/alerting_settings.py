@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from metrics_core.config import load_model
+from metrics_core.lifecycle import LifecycleSettings
 from metrics_core.paths import config_dir
 from metrics_core.team import TeamConfig, load_team_config
 
@@ -115,6 +116,7 @@ class AlertingSettings(_Strict):
     status_channel: str | None = Field(default="#investor-kpis", pattern=r"^#[a-z0-9_-]+$")
     sensors: SensorSettings
     channels: ChannelSettings = ChannelSettings()
+    lifecycle: LifecycleSettings = LifecycleSettings()  # RCAs, silences, the Monday handoff report
 
     @model_validator(mode="after")
     def _all_severities(self) -> AlertingSettings:

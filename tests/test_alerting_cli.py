@@ -44,7 +44,8 @@ def test_list_show_ack_resolve(db, capsys):
     assert "no incidents" in capsys.readouterr().out
     with IncidentStore.open(db) as store:
         events = [e.event for e in store.events("INC-00001")]
-        assert events == ["opened", "status", "page", "ack", "resolve", "status"]  # investor: status updates
+        # investor: status updates, and an RCA owed
+        assert events == ["opened", "status", "page", "ack", "resolve", "rca_due", "status"]
         actions = [o.action for o in store.outbox("INC-00001")]
         assert actions == ["status", "page", "acknowledge", "resolve", "status"]
 

@@ -47,7 +47,7 @@ def test_investor_failure_pages_once_and_ack_stops_the_ladder(tmp_path, clock):
         assert eng.advance().delivered == [(inc_id, "notify", "business:engineering_manager", PEOPLE["EM"])]
         eng.resolve(inc_id, by=PEOPLE["PR"], reason="reran")
         events = [e.event for e in eng.store.events(inc_id)]
-        assert events == ["opened", "status", "page", "page", "ack", "notify", "resolve", "status"]
+        assert events == ["opened", "status", "page", "page", "ack", "notify", "resolve", "rca_due", "status"]
         assert {o.recipient for o in eng.store.outbox(inc_id)} >= {PEOPLE["AM"], PEOPLE["PR"], PEOPLE["EM"]}
 
 

@@ -21,6 +21,7 @@ from metrics_assets.alerting.horizon_guard import (
     PlatformPipeline,
     platform_pipeline,
 )
+from metrics_assets.alerting.lifecycle import Lifecycle
 from metrics_core.alerting_model import (
     Action,
     Failure,
@@ -80,6 +81,7 @@ class AlertEngine:
         self.roles = roles
         self.pipelines = pipelines
         self.clock = clock
+        self.lifecycle = Lifecycle(self)  # silences, RCAs, the handoff report
 
     def _pipeline(self, pipeline_id: str) -> Pipeline | PlatformPipeline:
         if pipeline_id == PLATFORM_PIPELINE:
@@ -124,7 +126,9 @@ class AlertEngine:
     # -- intake ------------------------------------------------------------------------------
     def report(self, failures: Iterable[Failure]) -> TickReport:
         """Open or attach one incident per (pipeline, kind, launch) -- or per partition for
-        failures without a launch (freshness, SLA at risk); then deliver what is due."""
+        failures without a launch (freshness, SLA at risk); then deliver what is due. A failure an
+        active silence covers is recorded against the silence instead."""
+        failures = self.lifecycle.unsilenced(failures)
         groups: dict[str, list[Failure]] = defaultdict(list)
         for f in failures:
             groups[f.dedup_key].append(f)
@@ -311,7 +315,8 @@ class AlertEngine:
         inc.resolution = reason + (" before its coverage window opened; nobody paged" if was_deferred else "")
         self.store.update(inc)
         self.store.add_event(inc.id, at, "resolve", recipient=by, detail=inc.resolution)
-        if not was_deferred:
+        if not was_deferred:  # someone was paged: an RCA may be owed
+            self.lifecycle.on_resolved(inc)
             self._broadcast(inc, "resolve", f"resolved: {inc.resolution}")
             self._post_status(inc, "resolved", f"resolved {at:%Y-%m-%d %H:%M} UTC: {inc.resolution}")
 
@@ -361,6 +366,7 @@ class AlertEngine:
                 inc.status = Status.OPEN
                 self.store.update(inc)
             rep.delivered += self._deliver_due(inc)
+        rep.delivered += self.lifecycle.notify_overdue() + self.lifecycle.send_handoff()
         return rep.merge(self._schedule_gap())
 
     def plan(self, inc: Incident) -> list[PlannedPage]:

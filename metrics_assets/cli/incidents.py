@@ -1,4 +1,4 @@
-"""`metrics incidents list|show|ack|resolve`: look at and act on alert incidents from a shell.
+"""`metrics incidents list|show|ack|resolve|rca|rcas|silence|silences|unsilence`: incidents from a shell.
 
 Acks and resolutions go through the AlertEngine, so they are stored in the operational store
 (data/ops.sqlite, resources/incident_store.py) with their time and forwarded to the
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from metrics_assets.alerting.clock import FakeClock, SystemClock
 from metrics_assets.alerting.runtime import AlertRuntime, RoleFallbackLookup
+from metrics_core.config import ConfigError
 from metrics_core.paths import ops_store_path
 from resources.incident_store import IncidentStore
 
@@ -93,6 +94,58 @@ def _act(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lifecycle(args: argparse.Namespace) -> int:
+    """rca / silence / unsilence: recorded through the engine's lifecycle (same store and clock)."""
+
+    try:
+        with _runtime(args).engine() as engine:
+            lc = engine.lifecycle
+            if args.action == "rca":
+                lc.complete_rca(args.incident_id, args.doc, args.by)
+                print(f"{args.incident_id}: RCA recorded by {args.by}: {args.doc}")
+            elif args.action == "silence":
+                s = lc.silence(pipeline=args.pipeline, check=args.check, until=args.until,
+                               reason=args.reason, by=args.by)
+                what = f"{s.pipeline}:{s.check}" if s.check else s.pipeline
+                print(f"{s.id}: {what} silenced until {_fmt(s.until)} by {s.created_by}: {s.reason}")
+            elif not lc.store.cancel_silence(args.silence_id, engine.clock.now()):
+                print(f"error: no active silence {args.silence_id!r}", file=sys.stderr)
+                return 2
+            else:
+                print(f"{args.silence_id}: lifted by {args.by}")
+    except (KeyError, ValueError, ConfigError) as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _rcas(args: argparse.Namespace) -> int:
+    with _runtime(args).engine() as engine:
+        now, rows = engine.clock.now(), engine.lifecycle.store.rcas(pending=not args.all)
+    if not rows:
+        print("no RCAs" if args.all else "no pending RCAs")
+    for r in rows:
+        state = f"done {_fmt(r.done_at)} by {r.done_by}: {r.doc_url}" if r.done_at else (
+            "OVERDUE" if r.overdue(now) else "pending")
+        print(f"{r.incident_id:<10}{r.pipeline:<16}{r.severity:<6} due {_fmt(r.due_at)}  {state}")
+    return 0
+
+
+def _silences(args: argparse.Namespace) -> int:
+    with _runtime(args).engine() as engine:
+        now, store = engine.clock.now(), engine.lifecycle.store
+        rows = store.silences() if args.all else store.active_silences(now)
+        counts = store.silenced_counts()
+    if not rows:
+        print("no silences" if args.all else "no active silences")
+    for s in rows:
+        what = f"{s.pipeline}:{s.check}" if s.check else s.pipeline
+        state = "active" if s.active(now) else ("lifted" if s.cancelled_at else "expired")
+        print(f"{s.id:<10}{what:<40}{state:<8} until {_fmt(s.until)}  by {s.created_by}: {s.reason} "
+              f"({counts.get(s.id, 0)} suppressed)")
+    return 0
+
+
 def register(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="incidents_command", required=True)
 
@@ -124,3 +177,35 @@ def register(p: argparse.ArgumentParser) -> None:
     res.add_argument("--reason", default="resolved by hand")
     res.add_argument("--at", type=_instant, default=None, help="when it was resolved (default: now)")
     res.set_defaults(func=_act, action="resolve")
+
+    rca = common(sub.add_parser("rca", help="record the RCA of a resolved incident (document, author)"))
+    rca.add_argument("incident_id")
+    rca.add_argument("--doc", required=True, help="URL of the RCA document")
+    rca.add_argument("--by", required=True, help="who wrote it")
+    rca.add_argument("--at", type=_instant, default=None, help="when (default: now)")
+    rca.set_defaults(func=_lifecycle, action="rca")
+
+    rcas = common(sub.add_parser("rcas", help="RCAs owed: pending and overdue (--all: done ones too)"))
+    rcas.add_argument("--all", action="store_true")
+    rcas.add_argument("--at", type=_instant, default=None, help="judge overdue at this time (default: now)")
+    rcas.set_defaults(func=_rcas)
+
+    sil = common(sub.add_parser("silence", help="suppress a pipeline's (or one check's) alerts until a time"))
+    sil.add_argument("--pipeline", required=True, help="pipeline id (config/pipelines.yaml)")
+    sil.add_argument("--check", default=None, help="only this check (its name), on any asset")
+    sil.add_argument("--until", required=True, type=_instant, help="ISO-8601 with offset; expires by itself")
+    sil.add_argument("--reason", required=True)
+    sil.add_argument("--by", required=True, help="who silences (e-mail)")
+    sil.add_argument("--at", type=_instant, default=None, help="when it starts (default: now)")
+    sil.set_defaults(func=_lifecycle, action="silence")
+
+    sils = common(sub.add_parser("silences", help="active silences (--all: expired and lifted too)"))
+    sils.add_argument("--all", action="store_true")
+    sils.add_argument("--at", type=_instant, default=None)
+    sils.set_defaults(func=_silences)
+
+    uns = common(sub.add_parser("unsilence", help="lift a silence before it expires"))
+    uns.add_argument("silence_id")
+    uns.add_argument("--by", required=True)
+    uns.add_argument("--at", type=_instant, default=None)
+    uns.set_defaults(func=_lifecycle, action="unsilence")

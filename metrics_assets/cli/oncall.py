@@ -180,6 +180,24 @@ def cmd_who(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_handoff(args: argparse.Namespace) -> int:
+    """The handoff report of the block that starts at (or last started before) --at."""
+    # deferred: the alert engine (and its store) load only for this command
+    from metrics_assets.alerting.clock import FakeClock, SystemClock
+    from metrics_assets.alerting.runtime import AlertRuntime
+    from metrics_core.paths import ops_store_path
+
+    team = _team(args)
+    at = _instant(args.at, team) if args.at else None
+    store = Path(args.store) if args.store else ops_store_path()
+    runtime = AlertRuntime(clock=FakeClock(at) if at else SystemClock(), store_path=lambda: store)
+    with runtime.engine() as engine:
+        now = engine.clock.now()
+        start = engine.lookup.who(now).block_start or now
+        print(engine.lifecycle.handoff_report(start))
+    return 0
+
+
 def _guard(fn):  # noqa: ANN001, ANN202 -- wraps a command: clear message + exit 2 on a bad plan/config
     def run(args: argparse.Namespace) -> int:
         try:
@@ -205,6 +223,10 @@ def register(p: argparse.ArgumentParser) -> None:
         q.set_defaults(func=_guard(fn))
         return q
 
+    h = add("handoff", cmd_handoff,
+            "the Monday handoff report: open incidents, silences, RCAs, the week's pages", False)
+    h.add_argument("--at", help="an instant in the block (default now)")
+    h.add_argument("--store", help="operational store (default $METRICS_OPS_STORE or data/ops.sqlite)")
     g = add("generate", cmd_generate, "solve a fresh schedule and publish it under config/oncall/", False)
     g.add_argument(
         "--year", type=int, help="ISO year (default: rotation.start and horizon_weeks from team.yaml)"
