@@ -71,12 +71,15 @@ class SlackSettings(_Strict):
     token_env: str
     default_channel: str
     channel_by_pipeline: dict[str, str] = {}
+    timeout_seconds: float = Field(default=10, gt=0)
 
 
 class PagerDutySettings(_Strict):
     base_url: str
     routing_key_env: dict[Literal["sev1", "sev2", "notice"], str]
     handles_escalation: bool = True
+    timeout_seconds: float = Field(default=10, gt=0)
+    client_url: str | None = None  # the event's "client_url"; default: channels.dagster_url
 
 
 class EmailSettings(_Strict):
@@ -89,11 +92,35 @@ class EmailSettings(_Strict):
     sender: str
 
 
+class RetrySettings(_Strict):
+    """Delivery retries: a few short tries inside one send (a sensor tick must stay short), then a
+    pending delivery that every escalation tick retries with a growing wait, until delivered or
+    `give_up_after_attempts`. Timeouts, 429 (Retry-After honoured) and 5xx retry; other 4xx do not."""
+
+    attempts: int = Field(default=3, ge=1, le=10)
+    backoff_seconds: float = Field(default=0.2, ge=0)
+    max_backoff_seconds: float = Field(default=2, ge=0)
+    pending_max_backoff_seconds: float = Field(default=300, ge=0)
+    give_up_after_attempts: int = Field(default=30, ge=1)
+
+    @model_validator(mode="after")
+    def _bounded(self) -> RetrySettings:
+        if self.backoff_seconds > self.max_backoff_seconds:
+            raise ValueError("backoff_seconds must not exceed max_backoff_seconds")
+        return self
+
+
 class ChannelSettings(_Strict):
     enabled: tuple[Literal["outbox", "slack", "pagerduty", "email"], ...] = ("outbox",)
     slack: SlackSettings | None = None
     pagerduty: PagerDutySettings | None = None
     email: EmailSettings | None = None
+    retry: RetrySettings = RetrySettings()
+    # this many failed deliveries in a row on one channel raise an alert to the role through the others
+    failing_after: int = Field(default=3, ge=1)
+    failing_alert_role: RoleName = "platform_lead"
+    dagster_url: str = "http://127.0.0.1:3000"  # PagerDuty links to runs: <dagster_url>/runs/<run id>
+
 
     @model_validator(mode="after")
     def _configured(self) -> ChannelSettings:

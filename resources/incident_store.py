@@ -44,6 +44,17 @@ CREATE TABLE IF NOT EXISTS outbox (
     incident_id TEXT NOT NULL, recipient TEXT NOT NULL, action TEXT NOT NULL,
     level TEXT, urgency TEXT, subject TEXT NOT NULL, body TEXT NOT NULL
 );
+-- one row per message key and channel (resources/channels.py Dispatcher): status is sending |
+-- delivered | pending (retried at next_attempt_at) | failed (permanent or given up); rows with
+-- status channel / lookup hold a channel's health and Slack user look-ups (incident_id '-')
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, incident_id TEXT NOT NULL, message_key TEXT NOT NULL,
+    channel TEXT NOT NULL, status TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+    created_at TEXT NOT NULL, last_attempt_at TEXT, delivered_at TEXT, next_attempt_at TEXT,
+    payload TEXT NOT NULL, UNIQUE (message_key, channel)
+);
+CREATE INDEX IF NOT EXISTS deliveries_incident ON deliveries (incident_id);
+CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries (status);
 """
 _COLS = (
     "id, dedup_key, pipeline, kind, partition_key, severity, status, opened_at, page_start, primary_owner, "
@@ -243,3 +254,67 @@ class IncidentStore:
             args,
         ).fetchall()
         return [OutboxRow(r[0], _py(r[1]), *r[2:]) for r in rows]
+
+    # -- deliveries (one row per message key and channel) -------------------------------------
+    _DELIVERY_COLS = ("id, incident_id, message_key, channel, status, attempts, last_error, created_at, "
+                      "last_attempt_at, delivered_at, next_attempt_at, payload")
+
+    def _delivery_rows(self, where: str, args: list[Any]) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            f"SELECT {self._DELIVERY_COLS} FROM deliveries {where} ORDER BY id", args).fetchall()
+        names = [c.strip() for c in self._DELIVERY_COLS.split(",")]
+        out = []
+        for r in rows:
+            d = dict(zip(names, r, strict=True))
+            for t in ("created_at", "last_attempt_at", "delivered_at", "next_attempt_at"):
+                d[t] = _py(d[t])
+            out.append(d)
+        return out
+
+    def claim_delivery(self, *, incident_id: str, message_key: str, channel: str, payload: str,
+                       at: datetime, status: str = "sending") -> bool:
+        """Insert the row for (message_key, channel); False when it exists (sent or being sent), so
+        two processes never deliver the same message on the same channel."""
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO deliveries (incident_id, message_key, channel, status, attempts, "
+            "created_at, last_attempt_at, payload) VALUES (?, ?, ?, ?, 0, ?, ?, ?)",
+            [incident_id, message_key, channel, status, _db(at), _db(at), payload],
+        )
+        return cur.rowcount == 1
+
+    def claim_retry(self, row_id: int, at: datetime, stale_before: datetime) -> bool:
+        """Take a pending row (or one left 'sending' by a process that died) for one retry."""
+        cur = self.conn.execute(
+            "UPDATE deliveries SET status = 'sending', last_attempt_at = ? WHERE id = ? AND "
+            "(status = 'pending' OR (status = 'sending' AND last_attempt_at < ?))",
+            [_db(at), row_id, _db(stale_before)],
+        )
+        return cur.rowcount == 1
+
+    def update_delivery(self, message_key: str, channel: str, *, status: str, attempts: int,
+                        at: datetime, last_error: str | None = None, delivered_at: datetime | None = None,
+                        next_attempt_at: datetime | None = None, payload: str | None = None) -> None:
+        self.conn.execute(
+            "UPDATE deliveries SET status = ?, attempts = ?, last_error = ?, last_attempt_at = ?, "
+            "delivered_at = ?, next_attempt_at = ?, payload = coalesce(?, payload) "
+            "WHERE message_key = ? AND channel = ?",
+            [status, attempts, last_error, _db(at), _db(delivered_at), _db(next_attempt_at), payload,
+             message_key, channel],
+        )
+
+    def delivery(self, message_key: str, channel: str) -> dict[str, Any] | None:
+        rows = self._delivery_rows("WHERE message_key = ? AND channel = ?", [message_key, channel])
+        return rows[0] if rows else None
+
+    def deliveries(self, incident_id: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        """Delivery rows (oldest first), of one incident and/or one status."""
+        where, args = [], []
+        if incident_id is not None:
+            where, args = [*where, "incident_id = ?"], [*args, incident_id]
+        if status is not None:
+            where, args = [*where, "status = ?"], [*args, status]
+        return self._delivery_rows(("WHERE " + " AND ".join(where)) if where else "", args)
+
+    def open_deliveries(self) -> list[dict[str, Any]]:
+        """Rows not yet delivered nor given up (pending or being sent), oldest first."""
+        return self._delivery_rows("WHERE status IN ('pending', 'sending')", [])

@@ -354,6 +354,7 @@ class AlertEngine:
         """Move every open incident along its ladder; re-check deferred ones as their window opens."""
         rep = self._schedule_back()
         now = self.clock.now()
+        rep.delivered += self.retry_pending()  # what earlier ticks left pending, first
         self.lookup.who(now)  # an instant no schedule covers opens the schedule-missing incident below
         for inc in self.store.open_incidents():
             if inc.status is Status.DEFERRED:
@@ -383,12 +384,12 @@ class AlertEngine:
         for page in self.plan(inc):
             if page.key in sent:
                 continue
-            self._deliver(inc, page)
+            if self._deliver(inc, page):
+                out.append((inc.id, page.action.value, page.level, page.recipient))
             sent.add(page.key)
-            out.append((inc.id, page.action.value, page.level, page.recipient))
         return out
 
-    def _deliver(self, inc: Incident, page: PlannedPage) -> None:
+    def _deliver(self, inc: Incident, page: PlannedPage) -> bool:
         now = self.clock.now()
         p = self._pipeline(inc.pipeline)
         role = " (you are the incident commander)" if page.level == "incident_commander" else ""
@@ -404,18 +405,26 @@ class AlertEngine:
                 f"\nopened: {inc.opened_at.isoformat()}  occurrences: {inc.occurrences}"
                 f"\nrunbook: {p.runbook}\nack: metrics incidents ack {inc.id} --by <you>"
             ),
-            at=now,
+            at=now, runbook=p.runbook, run_id=inc.run_ids[-1] if inc.run_ids else None,
         )
         results = self.dispatcher.send(msg)
-        ok = [d.channel for d in results if d.ok]
+        if not any(d.attempted for d in results):
+            return False  # sent, or left pending, by an earlier tick: retry_pending() carries it on
+        ok = [d.channel for d in results if d.ok and d.state != "skipped"]
+        # a page is delivered once its paging channel took it (PagerDuty when enabled); until then pending
+        event, detail = page.action.value, page.reason
+        if page.action is Action.PAGE and not self.dispatcher.paged(results):
+            event = "page_pending"
+            detail += f"; not yet accepted by {'/'.join(sorted(self.dispatcher.paging_channels))}"
         self.store.add_event(
-            inc.id, now, page.action.value, level=page.level, recipient=page.recipient,
-            channel=",".join(ok) or None, due_at=page.at, detail=page.reason,
+            inc.id, now, event, level=page.level, recipient=page.recipient,
+            channel=",".join(ok) or None, due_at=page.at, detail=detail,
         )
         for d in results:
             if not d.ok:
                 self.store.add_event(inc.id, now, "delivery_failed", level=page.level,
                                      recipient=page.recipient, channel=d.channel, detail=d.error)
+        return True
 
     def _broadcast(self, inc: Incident, event: str, text: str) -> None:
         now = self.clock.now()
@@ -427,3 +436,27 @@ class AlertEngine:
         for d in self.dispatcher.send(msg):
             if not d.ok:
                 self.store.add_event(inc.id, now, "delivery_failed", channel=d.channel, detail=d.error)
+
+    # -- delivery retries --------------------------------------------------------------------
+    def retry_pending(self) -> list[tuple[str, str, str, str]]:
+        """Retry the deliveries earlier ticks left pending (the escalation tick, through `advance`).
+        A page counts as delivered (its "page" event) once its paging channel accepts it; every retry
+        is on the incident's timeline (`metrics incidents show`)."""
+        now = self.clock.now()
+        out = []
+        for r in self.dispatcher.retry_pending(now):
+            m, d = r.message, r.delivery
+            if self.store.get(m.incident_id) is None:
+                continue  # notices and channel alerts have no incident timeline
+            if not d.ok:
+                self.store.add_event(m.incident_id, now, "delivery_failed", level=m.level,
+                                     recipient=m.recipient, channel=d.channel, detail=d.error)
+                continue
+            self.store.add_event(m.incident_id, now, "delivered", level=m.level, recipient=m.recipient,
+                                 channel=d.channel, detail=f"{m.event} after {d.attempts} attempts")
+            if m.event == "page" and r.paged and (m.level, m.recipient, "page") not in \
+                    self.store.delivered_keys(m.incident_id):
+                self.store.add_event(m.incident_id, now, "page", level=m.level, recipient=m.recipient,
+                                     channel=",".join(r.channels), detail=f"accepted by {d.channel} on retry")
+                out.append((m.incident_id, m.event, m.level or "-", m.recipient or "-"))
+        return out

@@ -6,9 +6,10 @@ import base64
 import json
 import socketserver
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass
@@ -18,17 +19,56 @@ class Recorded:
     body: dict
 
 
+@dataclass
+class Scripted:
+    """One scripted answer: a status and body (None: the normal reply), extra headers, and a delay
+    before answering (longer than the client's timeout simulates a timeout)."""
+
+    status: int | None = None
+    body: object = None
+    headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
+
+
 class _FakeHTTP:
-    """Runs an HTTP server in a thread; subclasses decide the reply."""
+    """Runs an HTTP server in a thread; subclasses decide the reply. Requests are recorded in
+    `requests`, look-ups (`is_read`: GETs, Slack's users.lookupByEmail) in `reads`; `script` answers
+    the next requests in order (then the normal reply)."""
 
     status = 200
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        self.reads: list[Recorded] = []
         self.fail_with: tuple[int, str] | None = None  # (status, body) to simulate an outage
+        self.script: list[Scripted] = []
+        self._lock = threading.Lock()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            def _answer(self, path: str, body: dict, *, get: bool) -> None:
+                read = get or fake.is_read(path)
+                with fake._lock:
+                    (fake.reads if read else fake.requests).append(Recorded(path, dict(self.headers), body))
+                    step = fake.script.pop(0) if fake.script and not read else Scripted()
+                if step.delay:
+                    time.sleep(step.delay)
+                if step.status is not None:
+                    status, reply = step.status, step.body if step.body is not None else {"error": "scripted"}
+                else:
+                    status, reply = fake.fail_with or fake.reply_to(path, body)
+                data = reply.encode() if isinstance(reply, str) else json.dumps(reply).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    for k, v in step.headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:  # the client gave up (timed out) before the answer
+                    pass
+
             def do_POST(self) -> None:  # noqa: N802 (http.server API)
                 raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
                 ctype = self.headers.get("Content-Type", "")
@@ -36,14 +76,11 @@ class _FakeHTTP:
                     body = json.loads(raw or "{}")
                 else:
                     body = {k: v[0] for k, v in parse_qs(raw).items()}
-                fake.requests.append(Recorded(self.path, dict(self.headers), body))
-                status, reply = fake.fail_with or fake.reply(body)
-                data = reply.encode() if isinstance(reply, str) else json.dumps(reply).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self._answer(self.path, body, get=False)
+
+            def do_GET(self) -> None:  # noqa: N802 (http.server API)
+                url = urlsplit(self.path)
+                self._answer(url.path, {k: v[0] for k, v in parse_qs(url.query).items()}, get=True)
 
             def log_message(self, *args) -> None:
                 pass
@@ -53,6 +90,12 @@ class _FakeHTTP:
 
     def reply(self, body: dict) -> tuple[int, object]:
         raise NotImplementedError
+
+    def reply_to(self, path: str, body: dict) -> tuple[int, object]:
+        return self.reply(body)
+
+    def is_read(self, path: str) -> bool:
+        return False
 
     @property
     def url(self) -> str:
@@ -68,8 +111,29 @@ class _FakeHTTP:
 
 
 class FakeSlack(_FakeHTTP):
+    """chat.postMessage, and users.lookupByEmail answering from `users` (e-mail -> user id)."""
+
+    def __init__(self, users: dict[str, str] | None = None) -> None:
+        super().__init__()
+        self.users = dict(users or {})
+
     def reply(self, body: dict) -> tuple[int, object]:
         return 200, {"ok": True, "channel": body.get("channel"), "ts": f"{len(self.requests)}.0001"}
+
+    def reply_to(self, path: str, body: dict) -> tuple[int, object]:
+        if path.endswith("/users.lookupByEmail"):
+            uid = self.users.get(body.get("email", ""))
+            if uid is None:
+                return 200, {"ok": False, "error": "users_not_found"}
+            return 200, {"ok": True, "user": {"id": uid, "profile": {"email": body["email"]}}}
+        return self.reply(body)
+
+    def is_read(self, path: str) -> bool:
+        return path.endswith("/users.lookupByEmail")
+
+    @property
+    def lookups(self) -> list[str]:
+        return [g.body.get("email", "") for g in self.reads if g.path.endswith("/users.lookupByEmail")]
 
     @property
     def base_url(self) -> str:
