@@ -1,5 +1,12 @@
 """Every catalogue check as a Dagster asset check on the asset where its fault first shows.
 
+The checks of a pipeline are evaluated in two steps, not one step each: one `@multi_asset_check`
+over its raw sources and one over its dbt models (the models are built in one step, so no check
+waits longer than before; every check keeps its own key, blocking flag, runbook and result, and a
+UI launch of a few checks evaluates only those: `can_subset`). Before, each of the ~40 checks of
+a daily run was its own step, and the per-step orchestration (events, a new connection) cost more
+than the SQL (BENCHMARKS.md, "Checks overhead").
+
 Checks are plain (not partitioned) asset checks: in 1.13.27 a partitioned check given a
 single-run backfill range records ONE evaluation with partition=None (verified in
 dagster/_core/definitions/asset_checks/asset_check_result.py), so instead each check reads the
@@ -49,6 +56,10 @@ def _fmt(v: float | None) -> str:
     return "" if v is None else f"{v:.6g}"
 
 
+def check_key(check: CheckDef) -> dg.AssetCheckKey:
+    return dg.AssetCheckKey(dg.AssetKey(check.asset_path), check.name)
+
+
 def result_for(check: CheckDef, outcomes: list[CheckOutcome]) -> dg.AssetCheckResult:
     """One AssetCheckResult for the run's days: failed if any day failed, naming the days."""
     failed = [o for o in outcomes if o.failed]
@@ -81,6 +92,8 @@ def result_for(check: CheckDef, outcomes: list[CheckOutcome]) -> dg.AssetCheckRe
         else (shown.message if shown else "no days to evaluate")
     )
     return dg.AssetCheckResult(
+        asset_key=dg.AssetKey(check.asset_path),
+        check_name=check.name,
         passed=not failed,
         severity=dg.AssetCheckSeverity.ERROR
         if check.severity is Severity.ERROR
@@ -90,11 +103,10 @@ def result_for(check: CheckDef, outcomes: list[CheckOutcome]) -> dg.AssetCheckRe
     )
 
 
-def build_asset_check(check: CheckDef) -> dg.AssetsDefinition:
-    @dg.asset_check(
-        pool=POOL,
+def _spec(check: CheckDef) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        check.name,
         asset=dg.AssetKey(check.asset_path),
-        name=check.name,
         blocking=check.blocking,
         description=(
             f"[{check.severity.value}] {check.title}: {check.validation}. Runbook: {check.runbook_url}"
@@ -106,20 +118,52 @@ def build_asset_check(check: CheckDef) -> dg.AssetsDefinition:
             "pipeline": check.pipeline,
         },
     )
-    def _check(context: dg.AssetCheckExecutionContext, warehouse: Warehouse) -> dg.AssetCheckResult:
-        outcomes = evaluate(
-            check, warehouse, run_days(context), run_id=context.run.run_id, now=run_now(context)
-        )
-        history.append(warehouse, outcomes)
-        for o in outcomes:
-            if o.failed:
-                context.log.warning(f"{check.key} {o.day}: {o.status}: {o.message}")
-        return result_for(check, outcomes)
+
+
+def group_of(check: CheckDef) -> str:
+    """The step a check is evaluated in: its pipeline's raw-source checks or its model checks."""
+    layer = "raw" if check.asset_path[0] == "raw" else "models"
+    return f"{check.pipeline}__{layer}_checks"
+
+
+def build_check_step(name: str, checks: list[CheckDef]) -> dg.AssetChecksDefinition:
+    """One step evaluating `checks` (those the launch selected), each yielding its own result."""
+    by_key = {check_key(c): c for c in checks}
+
+    @dg.multi_asset_check(
+        name=name,
+        specs=[_spec(c) for c in checks],
+        can_subset=True,
+        pool=POOL,
+        description=f"{len(checks)} runbook checks of {checks[0].pipeline}, evaluated in one step",
+    )
+    def _checks(context: dg.AssetCheckExecutionContext, warehouse: Warehouse):
+        days, now = run_days(context), run_now(context)
+        selected = context.selected_asset_check_keys
+        done: list[CheckOutcome] = []
+        for key, check in by_key.items():
+            if key not in selected:
+                continue
+            outcomes = evaluate(check, warehouse, days, run_id=context.run.run_id, now=now)
+            done += outcomes
+            for o in outcomes:
+                if o.failed:
+                    context.log.warning(f"{check.key} {o.day}: {o.status}: {o.message}")
+            yield result_for(check, outcomes)
+        history.append(warehouse, done)  # one write for the step's evaluations
 
     # a failed blocking check skips the investor steps below it: log their refusal
-    return _check.with_hooks({log_stopped_publication})
+    return _checks.with_hooks({log_stopped_publication})
+
+
+def build_asset_check(check: CheckDef) -> dg.AssetChecksDefinition:
+    """One check in a step of its own (tests that put a single check on a small graph)."""
+    return build_check_step(f"{check.asset_path[-1]}__{check.name}", [check])
 
 
 def build_asset_checks(cat: Catalogue | None = None) -> list[dg.AssetsDefinition]:
-    """One Dagster asset check per catalogue check."""
-    return [build_asset_check(c) for c in (cat or catalogue()).checks]
+    """Every catalogue check, grouped into one step per pipeline and layer (raw sources, models)."""
+    groups: dict[str, list[CheckDef]] = {}
+    for c in (cat or catalogue()).checks:
+        groups.setdefault(group_of(c), []).append(c)
+    return [build_check_step(name, checks) for name, checks in sorted(groups.items())]

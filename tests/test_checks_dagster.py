@@ -102,3 +102,28 @@ def test_blocking_only_for_investor_error_checks(tmp_path: Path, blocking_case: 
     }
     assert downstream_done is (not blocking_case)
     assert res.success is (not blocking_case)
+
+
+def test_checks_run_in_one_step_per_pipeline_and_layer():
+    """48 checks in 9 steps (a pipeline's raw-source checks, its model checks), not 48 steps."""
+    names = sorted(c.node_def.name for c in ASSET_CHECKS)
+    assert len(names) == 9 and "profit_agg__raw_checks" in names and "profit_agg__models_checks" in names
+    cat = catalogue()
+    for c in ASSET_CHECKS:
+        assert len({cat.get(k.asset_key.to_user_string(), k.name).pipeline for k in c.check_keys}) == 1
+
+
+def test_a_subset_launch_evaluates_only_the_selected_checks(tmp_path: Path):
+    wh = world_copy(tmp_path / "w.duckdb")
+    step = next(c for c in ASSET_CHECKS if c.node_def.name == "profit_agg__raw_checks")
+    assert len(step.check_keys) > 3
+    wanted = dg.AssetCheckKey(dg.AssetKey(["raw", "orders"]), "orders_volume_vs_weekday_baseline")
+    res = dg.materialize(
+        [_stub(list(a.path)) for a in {k.asset_key for k in step.check_keys}] + [step],
+        selection=dg.AssetSelection.assets(wanted.asset_key).without_checks()
+        | dg.AssetSelection.checks(wanted),
+        resources={"warehouse": wh},
+        partition_key=str(DAY),
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert [e.asset_check_key for e in res.get_asset_check_evaluations()] == [wanted]
