@@ -11,7 +11,7 @@ from checks.baseline import fill_series, history_start, score_days, score_groups
 from checks.core import DayResult, EvalContext, implements, num, to_date
 from checks.relations import relation
 from checks.sql import dwindow, in_list, ts, window
-from metrics_core.config import pipeline_config
+from metrics_core.config import pipeline_config, require_daily
 from metrics_core.rules import metric_rules
 
 
@@ -541,7 +541,7 @@ def feed_freshness(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     """Once a day's SLA deadline (profit_unit) has passed, its completed orders must be in the
     experiment feed; before the deadline the day is not due."""
     cfg = ctx.settings.profit.feed_freshness
-    deadline = pipeline_config().get("profit_unit").sla.daily
+    deadline = require_daily(pipeline_config().get("profit_unit"), "the partition_freshness_vs_sla check")
     hour, minute = int(deadline.deadline_cron.split()[1]), int(deadline.deadline_cron.split()[0])
     rows = ctx.by_day(
         f"""

@@ -29,6 +29,7 @@ from metrics_core.config import (
     load_pipeline_config,
     read_yaml,
 )
+from metrics_core.owners import owner_label, team_id
 from metrics_core.paths import PROJECT_ROOT, RUNBOOK_DIR, config_dir
 from metrics_core.team import TeamConfig, load_team_config
 
@@ -77,16 +78,18 @@ def load_failure_modes() -> dict[str, FailureMode]:
     }
 
 
-def person_names(team: TeamConfig) -> dict[str, str]:
-    """E-mail (lower case) -> display name, from team.yaml `people`."""
-    return {p.email.lower(): p.name for p in team.people}
-
-
-def _person(email: str, names: dict[str, str]) -> str:
-    name = names.get(email.lower())
-    if name is None:
-        raise ConfigError(f"config/team.yaml: owner {email!r} from config/pipelines.yaml is not in people")
-    return f"{name} ({email})"
+def _team_rows(p: Pipeline, team: TeamConfig) -> list[str]:
+    """A row naming the members of each owner team (a team owner is reached through its escalation
+    contact, in its Slack channel)."""
+    out = []
+    for ref in dict.fromkeys((p.owners.primary, p.owners.secondary)):
+        tid = team_id(ref)
+        if tid is not None:
+            t = team.team(tid)
+            members = ", ".join(f"{m.name} ({m.email})" for m in team.team_members(tid))
+            out.append(f"| {t.name} | `{ref}`: notified in {t.channel}, addressed to its escalation contact; "
+                       f"members {members} |")
+    return out
 
 
 def _role(team: TeamConfig, key: str) -> str:
@@ -96,17 +99,48 @@ def _role(team: TeamConfig, key: str) -> str:
     return f"{role.name} ({role.email})"
 
 
+_DOW = {"0": "Sunday", "7": "Sunday", "SUN": "Sunday", "1": "Monday", "MON": "Monday", "2": "Tuesday",
+        "TUE": "Tuesday", "3": "Wednesday", "WED": "Wednesday", "4": "Thursday", "THU": "Thursday",
+        "5": "Friday", "FRI": "Friday", "6": "Saturday", "SAT": "Saturday"}
+
+
 def describe_deadline(d: Deadline) -> str:
-    """'08:00 UTC every day' from '0 8 * * *'; other shapes fall back to the cron text."""
+    """'08:00 UTC every day' from '0 8 * * *', '17:00 UTC every Friday' from '0 17 * * FRI'; other
+    shapes fall back to the cron text."""
     minute, hour, dom, month, dow = d.deadline_cron.split()
     when = f"`{d.deadline_cron}`"
-    if minute.isdigit() and hour.isdigit() and month == "*" and dow == "*":
+    if minute.isdigit() and hour.isdigit() and month == "*":
         clock = f"{int(hour):02d}:{int(minute):02d} {d.timezone}"
-        if dom == "*":
+        if dom == "*" and dow == "*":
             when = f"{clock} every day"
-        elif dom.isdigit():
+        elif dom.isdigit() and dow == "*":
             when = f"{clock} on day {dom} of the month"
+        elif dom == "*" and dow.upper() in _DOW:
+            when = f"{clock} every {_DOW[dow.upper()]}"
     return f"by {when} (cron `{d.deadline_cron}`; data must be at most {d.lower_bound_hours:g} h old then)"
+
+
+def describe_sla(p: Pipeline) -> list[str]:
+    """One line per SLA shape the pipeline declares, and which one its assets' freshness policy follows."""
+    sla = p.sla
+    out = []
+    if sla.daily:
+        out.append(f"daily partition {describe_deadline(sla.daily)}")
+    if sla.weekly:
+        out.append(f"weekly {describe_deadline(sla.weekly)}")
+    if sla.monthly:
+        out.append(f"closed month {describe_deadline(sla.monthly)}")
+    if sla.within_hours:
+        n = f"{sla.within_hours:g} h"
+        out.append(f"within {n} of the activity: the newest data is never older than {n} "
+                   f"(a time-window freshness policy that fails at {n})")
+    shape = sla.shape_for(None)
+    if shape != "daily":
+        daily = ("; the daily deadline counts the investor freshness SLO and the SLA-at-risk alert"
+                 if sla.daily else "")
+        out.append(f"the assets' Dagster freshness policy follows `{shape}`"
+                   + (" (month and quarter tables: `monthly`)" if sla.monthly else "") + daily)
+    return out
 
 
 def _published_list(p: Pipeline) -> str:
@@ -157,20 +191,18 @@ def _alerting(path: Path | None = None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _level_target(level: str, p: Pipeline, team: TeamConfig, names: dict[str, str]) -> str:
+def _level_target(level: str, p: Pipeline, team: TeamConfig) -> str:
     if level == "primary_oncall":
         return "Primary on-call of the moment"
     if level == "backup_oncall":
         return "Backup on-call"
     if level == "incident_commander":
-        ic = _person(p.owners.secondary, names)
+        ic = owner_label(p.owners.secondary, team)
         return f"Incident commander: secondary owner {ic}, skipped if already paged"
     return _role(team, level)
 
 
-def _escalation(
-    p: Pipeline, team: TeamConfig, alerting: dict[str, Any], names: dict[str, str]
-) -> list[str]:
+def _escalation(p: Pipeline, team: TeamConfig, alerting: dict[str, Any]) -> list[str]:
     """The ladder of the pipeline's severity from config/alerting.yaml, people resolved from config."""
     sev = "sev1" if p.is_investor else "sev2"
     policy = alerting.get("severities", {}).get(sev, {})
@@ -193,9 +225,9 @@ def _escalation(
     if not ladder:
         out.append("1. Primary on-call of the moment (no ladder configured in config/alerting.yaml).")
     for i, step in enumerate(ladder, 1):
-        out.append(f"{i}. t + {step['after_minutes']} min: {_level_target(step['level'], p, team, names)}.")
+        out.append(f"{i}. t + {step['after_minutes']} min: {_level_target(step['level'], p, team)}.")
     if alerting.get("inform_primary_owner", True):
-        out.append(f"\nThe primary owner {_person(p.owners.primary, names)} is informed of every page.")
+        out.append(f"\nThe primary owner {owner_label(p.owners.primary, team)} is informed of every page.")
     if business:
         out.append(
             "Business escalation, unresolved after: "
@@ -219,7 +251,6 @@ def _escalation(
 
 
 def render_block(p: Pipeline, cfg: PipelineConfig, fms: dict[str, FailureMode], team: TeamConfig) -> str:
-    names = person_names(team)
     mode = (
         "investor: fail-closed. An ERROR check blocks publication of the failing partition; "
         "failures page 24x7."
@@ -227,9 +258,7 @@ def render_block(p: Pipeline, cfg: PipelineConfig, fms: dict[str, FailureMode], 
         else "experiment: fail-open. Checks never block; failures notify the owner in business "
         "hours (or page, if the failing asset is upstream of an investor asset)."
     )
-    sla = [f"daily partition {describe_deadline(p.sla.daily)}"]
-    if p.sla.monthly:
-        sla.append(f"closed month {describe_deadline(p.sla.monthly)}")
+    sla = describe_sla(p)
     own = [fm for fm in fms.values() if fm.pipeline == p.id]
     raw = sorted(
         {c.asset.removeprefix("raw/") for fm in own for c in fm.checks if c.asset.startswith("raw/")}
@@ -245,8 +274,10 @@ def render_block(p: Pipeline, cfg: PipelineConfig, fms: dict[str, FailureMode], 
         f"| Purpose | {p.description} |",
         f"| Audience | {mode} |",
         f"| SLA | {'<br>'.join(sla)} |",
-        f"| Primary owner | {_person(p.owners.primary, names)}: first responder, design and changes |",
-        f"| Secondary owner | {_person(p.owners.secondary, names)}: reviewer, backup, incident commander |",
+        f"| Primary owner | {owner_label(p.owners.primary, team)}: first responder, design and changes |",
+        f"| Secondary owner | {owner_label(p.owners.secondary, team)}: reviewer, backup, "
+        "incident commander |",
+        *_team_rows(p, team),
         f"| Lookback | {p.lookback_days} days: late data inside it is restated by the normal daily run; "
         + (
             "older days change only by an approved backfill (run tag `approved_by`) |"
@@ -280,7 +311,7 @@ def render_block(p: Pipeline, cfg: PipelineConfig, fms: dict[str, FailureMode], 
             + "; ".join(f"[{fm.title}]({_rel_link(fm, p.id)})" for fm in related)
             + ".",
         ]
-    lines += ["", "## Escalation", "", *_escalation(p, team, _alerting(), names), "", END]
+    lines += ["", "## Escalation", "", *_escalation(p, team, _alerting()), "", END]
     return "\n".join(lines)
 
 

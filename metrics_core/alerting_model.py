@@ -155,6 +155,7 @@ class PlannedPage:
     recipient: str
     action: Action
     reason: str = ""
+    channel: str | None = None  # a team owner's Slack channel (Message.channel); None: the pipeline's
 
     @property
     def key(self) -> tuple[str, str, str]:

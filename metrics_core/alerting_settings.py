@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from metrics_core.config import load_model
 from metrics_core.lifecycle import LifecycleSettings
+from metrics_core.owners import owner_routes
 from metrics_core.paths import config_dir
 from metrics_core.team import TeamConfig, load_team_config
 
@@ -163,9 +164,15 @@ class Roles(_Strict):
     platform_lead: str
     engineering_manager: str
     finance_lead: str
+    # `team:<id>` -> (escalation contact e-mail, Slack channel) of each team.yaml team (metrics_core.owners)
+    owner_routes: dict[str, tuple[str, str | None]] = {}
 
     def email(self, role: str) -> str:
         return getattr(self, role)
+
+    def owner(self, ref: str) -> tuple[str, str | None]:
+        """Where a notification to a pipeline owner goes: (recipient e-mail, Slack channel or None)."""
+        return self.owner_routes.get(ref, (ref, None))
 
 
 def load_alerting_settings(path: Path | None = None) -> AlertingSettings:
@@ -179,7 +186,9 @@ def load_roles(path: Path | None = None) -> Roles:
 
 def roles_of(team: TeamConfig) -> Roles:
     """The escalation roles of a parsed team.yaml."""
-    return Roles(**{name: team.roles[name].email for name in Roles.model_fields})
+    names = ("platform_lead", "engineering_manager", "finance_lead")
+    routes = {ref: tuple(r) for ref, r in owner_routes(team).items()}
+    return Roles(**{name: team.roles[name].email for name in names}, owner_routes=routes)
 
 
 @cache

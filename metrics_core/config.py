@@ -55,12 +55,67 @@ class Deadline(BaseModel):
 
 
 class Sla(BaseModel):
+    """A pipeline's SLA shapes; at least one. `daily`, `weekly`, `monthly`: the asset must have been
+    refreshed in [deadline - lower_bound, deadline] of each cron tick (a Dagster cron freshness
+    policy). `within_hours`: data at most N hours old at any time, e.g. "within 48 hours of the
+    activity" (a Dagster time-window freshness policy, fail window N h). Which shape an asset follows:
+    metrics_assets/pipeline_policy.py. A daily investor table's freshness SLO and its SLA-at-risk
+    alert count from the `daily` deadline, so a pipeline with such tables must declare `daily`."""
+
     model_config = ConfigDict(extra="forbid")
-    daily: Deadline
+    daily: Deadline | None = None
+    weekly: Deadline | None = None
     monthly: Deadline | None = None
+    within_hours: float | None = Field(default=None, gt=0, le=24 * 31)
+
+    @field_validator("weekly")
+    @classmethod
+    def _weekly(cls, v: Deadline | None) -> Deadline | None:
+        if v is not None:
+            _, _, dom, month, dow = v.deadline_cron.split()
+            if dow == "*" or dom != "*" or month != "*":
+                raise ValueError(f"deadline_cron {v.deadline_cron!r} is not weekly ('M H * * DOW', e.g. "
+                                 "'0 17 * * FRI')")
+        return v
+
+    @model_validator(mode="after")
+    def _some_shape(self) -> Sla:
+        if self.daily is None and self.weekly is None and self.monthly is None and self.within_hours is None:
+            raise ValueError("declare at least one of daily, weekly, monthly, within_hours")
+        return self
+
+    def shape_for(self, grain_period: str | None) -> str:
+        """The shape an asset of this grain follows (rule: metrics_assets/pipeline_policy.py)."""
+        if grain_period and grain_period != "day" and self.monthly is not None:
+            return "monthly"
+        for shape in ("within_hours", "weekly", "daily"):
+            if getattr(self, shape) is not None:
+                return shape
+        return self.shapes[0]
+
+    @property
+    def shapes(self) -> tuple[str, ...]:
+        """The declared shapes, in the order daily, weekly, monthly, within_hours."""
+        return tuple(k for k in ("daily", "weekly", "monthly", "within_hours")
+                     if getattr(self, k) is not None)
+
+
+def require_daily(p: Pipeline, why: str) -> Deadline:
+    """The pipeline's daily deadline, or a ConfigError naming the key and what needs it."""
+    if p.sla.daily is None:
+        raise ConfigError(f"pipelines.{p.id}.sla.daily is required by {why}; the pipeline declares only "
+                          f"{', '.join(p.sla.shapes)} (config/pipelines.yaml)")
+    return p.sla.daily
+
+
+TEAM_PREFIX = "team:"  # an owner that is a team of team.yaml `teams` (metrics_core/owners.py)
+_TEAM_REF = re.compile(r"^team:[a-z][a-z0-9_-]*$")
 
 
 class Owners(BaseModel):
+    """Each owner is a person's e-mail or `team:<id>`; that it is someone of team.yaml is checked
+    where both configs are known (metrics_assets/oncall/ownership.py, when the definitions load)."""
+
     model_config = ConfigDict(extra="forbid")
     primary: str
     secondary: str
@@ -68,8 +123,12 @@ class Owners(BaseModel):
     @field_validator("primary", "secondary")
     @classmethod
     def _email(cls, v: str) -> str:
+        if v.startswith(TEAM_PREFIX):
+            if not _TEAM_REF.match(v):
+                raise ValueError(f"owner {v!r}: a team owner is 'team:<id>', a lower-case team.yaml teams id")
+            return v
         if not _EMAIL.match(v):
-            raise ValueError(f"owner {v!r} is not an e-mail address")
+            raise ValueError(f"owner {v!r} is not an e-mail address (nor team:<id>, a team of team.yaml)")
         return v.lower()
 
     @model_validator(mode="after")
@@ -258,8 +317,15 @@ class PipelineConfig(BaseModel):
     @model_validator(mode="after")
     def _slo_deadlines_are_daily(self) -> PipelineConfig:
         for pid, p in self.pipelines.items():
-            if p.publication and any(t.has_daily_slo for t in p.publication.tables.values()):
+            tables = p.publication.tables if p.publication else {}
+            daily_slo = [n for n, t in tables.items() if t.has_daily_slo]
+            if daily_slo:
                 d = p.sla.daily
+                if d is None:
+                    raise ValueError(
+                        f"pipelines.{pid}.sla.daily is required: the daily investor tables {daily_slo} have "
+                        "a freshness SLO and an SLA-at-risk alert per day, counted from the daily deadline"
+                    )
                 try:
                     daily_deadline(self.partitions_start_date, d.deadline_cron, d.timezone)
                 except ValueError as exc:

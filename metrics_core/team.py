@@ -1,4 +1,4 @@
-"""The team config (config/team.yaml): people, calendars, PTO, escalation roles and rotation settings.
+"""The team config (config/team.yaml): people, calendars, PTO, escalation roles, owner teams and rotation.
 
 Validated once at load so that a typo (an unknown weekday, a PTO that ends before it starts, a critical
 holiday nobody spelled right) is refused with the key that is wrong, not discovered at 03:00.
@@ -133,6 +133,20 @@ class Role(_Strict):
     email: Email
 
 
+class Team(_Strict):
+    """An owner team (`teams.<id>` in team.yaml): pipelines name it as `team:<id>`. Its notifications
+    go to its Slack `channel`, addressed to its `escalation` contact (metrics_core/owners.py)."""
+
+    name: str = Field(min_length=1)  # display name, e.g. "Finance Team"
+    members: tuple[str, ...] = ()  # person ids or e-mails of `people`
+    channel: str | None = None  # the team's Slack channel, "#name"
+    escalation: str | None = None  # a member (id or e-mail), or a role of `roles` (key or e-mail)
+
+
+_TEAM_ID = re.compile(r"^[a-z][a-z0-9_-]*$")
+_SLACK_CHANNEL = re.compile(r"^#[a-z0-9][a-z0-9._-]{0,79}$")
+
+
 class BusinessHours(_Strict):
     days: tuple[Weekday, ...] = ("MON", "TUE", "WED", "THU", "FRI")
     start: str = "09:00"
@@ -236,6 +250,7 @@ class TeamConfig(_Strict):
     rotation: Rotation
     ownership: OwnershipPolicy = OwnershipPolicy()
     approvers: tuple[str, ...] = ()  # may approve closed-period investor re-publication (person id/e-mail)
+    teams: dict[str, Team] = {}  # owner teams, referenced from pipelines.yaml owners as `team:<id>`
 
     _tzv = field_validator("timezone")(classmethod(lambda cls, v: _tz(v)))
 
@@ -258,6 +273,52 @@ class TeamConfig(_Strict):
             if role not in self.roles:
                 raise ValueError(f"roles.{role} is missing (needed by the escalation ladder)")
         return self
+
+    @model_validator(mode="after")
+    def _teams(self) -> TeamConfig:
+        refs = {p.id.lower() for p in self.people} | {p.email.lower() for p in self.people}
+        for tid, t in self.teams.items():
+            key = f"teams.{tid}"
+            if not _TEAM_ID.match(tid):
+                raise ValueError(f"{key}: a team id must be lower case letters, digits, '_' or '-'")
+            if not t.members:
+                raise ValueError(f"{key}.members: a team needs at least one member (a person of `people`)")
+            for m in t.members:
+                if m.strip().lower() not in refs:
+                    raise ValueError(f"{key}.members: {m!r} is not a person (id or e-mail) of `people`")
+            if not t.channel:
+                raise ValueError(f"{key}.channel: a team needs a Slack channel ('#name') to be notified in")
+            if not _SLACK_CHANNEL.match(t.channel):
+                raise ValueError(f"{key}.channel: {t.channel!r} is not a Slack channel like '#finance-data'")
+            if not t.escalation:
+                raise ValueError(f"{key}.escalation: a team needs an escalation contact (a member or a role)")
+            self.team_escalation(tid)  # raises naming the key when the contact is no one
+        return self
+
+    def team(self, team_id: str) -> Team:
+        try:
+            return self.teams[team_id]
+        except KeyError:
+            raise ConfigError(f"team.yaml: no team {team_id!r}; known teams: {sorted(self.teams)}") from None
+
+    def team_members(self, team_id: str) -> tuple[Person, ...]:
+        """The team's members as people of team.yaml, in the order listed."""
+        return tuple(self.person(m) for m in self.team(team_id).members)
+
+    def team_escalation(self, team_id: str) -> str:
+        """The e-mail of the team's escalation contact: a member (id or e-mail) or a role (key or e-mail)."""
+        t = self.team(team_id)
+        ref = (t.escalation or "").strip().lower()
+        for p in self.team_members(team_id):
+            if ref in (p.id.lower(), p.email):
+                return p.email
+        for key, role in self.roles.items():
+            if ref in (key.lower(), role.email):
+                return role.email
+        raise ValueError(
+            f"teams.{team_id}.escalation: {t.escalation!r} is neither a member of the team "
+            f"{[p.id for p in self.team_members(team_id)]} nor a role (key or e-mail) of `roles`"
+        )
 
     @property
     def tz(self) -> ZoneInfo:

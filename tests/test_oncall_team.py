@@ -122,6 +122,6 @@ def test_broken_ownership_stops_the_code_location_from_loading() -> None:
     from metrics_assets.definitions import build_definitions
 
     cfg = _pipelines(growth_agg=("nobody@metrics.example.com", AM))
-    with pytest.raises(ConfigError, match=r"\[owner-in-team\] pipeline growth_agg: primary owner nobody@"):
+    with pytest.raises(ConfigError, match=r"\[owner-in-team\] pipelines.growth_agg.owners.primary: 'nobody@"):
         build_definitions(pipelines=cfg)
     build_definitions(pipelines=pipeline_config())  # the shipped config loads

@@ -19,6 +19,9 @@ Semantics (spec/oncall.md "Escalation ladder", issue 12 item 1; the runbook's on
 - At every block start while the incident is open, the incoming Primary is told of it
   (unless they already hold it).
 - When PagerDuty runs the ladder (`delegate_escalation`), only t0 is sent from here.
+- An owner that is a team (`team:<id>`, the primary owner informed, or the secondary owner as
+  incident commander) is reached through its escalation contact, posted in the team's Slack
+  channel (`PlannedPage.channel`; `Roles.owner`, metrics_core/owners.py); a person as themselves.
 """
 
 from __future__ import annotations
@@ -63,7 +66,7 @@ def _targets(level: str, at: datetime, incident: Incident, lookup: OnCallLookup,
     if level == "backup_oncall":
         return [lookup.who(at).backup]
     if level == "incident_commander":
-        return [incident.secondary_owner]
+        return [roles.owner(incident.secondary_owner)[0]]
     if level == "platform_lead":
         return [roles.platform_lead]
     raise ValueError(f"unknown escalation level {level!r} (config/alerting.yaml severities.*.ladder)")
@@ -111,8 +114,10 @@ def plan_pages(
     out: list[PlannedPage] = []
     engaged: dict[str, datetime] = {}  # person -> when the ladder first reached them
 
+    owner, owner_channel = roles.owner(incident.primary_owner)
+    ic_channel = roles.owner(incident.secondary_owner)[1]
     if not policy.ladder and t0 <= now and (ack_stop is None or t0 < ack_stop):
-        out.append(PlannedPage(t0, "primary_owner", incident.primary_owner, Action.NOTIFY, "notice"))
+        out.append(PlannedPage(t0, "primary_owner", owner, Action.NOTIFY, "notice", channel=owner_channel))
 
     for idx, step in enumerate(policy.ladder):
         if delegate_escalation and idx > 0:
@@ -130,9 +135,11 @@ def plan_pages(
             out.append(PlannedPage(due, step.level, target, act, f"{reason} (reminder: unacked)"))
             continue
         engaged[target] = due
-        out.append(PlannedPage(due, step.level, target, act, reason))
-        if idx == 0 and settings.inform_primary_owner and incident.primary_owner not in engaged:
-            out.append(PlannedPage(due, "primary_owner", incident.primary_owner, Action.NOTIFY, "owner"))
+        channel = ic_channel if step.level == "incident_commander" else None
+        out.append(PlannedPage(due, step.level, target, act, reason, channel=channel))
+        if idx == 0 and settings.inform_primary_owner and owner not in engaged:
+            out.append(PlannedPage(due, "primary_owner", owner, Action.NOTIFY, "owner",
+                                   channel=owner_channel))
     if not delegate_escalation and t0 <= now:
         out += _handoffs(incident, lookup, now, engaged)
 

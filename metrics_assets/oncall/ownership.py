@@ -2,6 +2,15 @@
 
 Owners live only in pipelines.yaml; this module judges them. Every violated rule is reported
 at once, each naming the rule and the pipeline(s), so a reviewer fixes the file in one pass.
+
+An owner is a person (e-mail) or a team (`team:<id>`, team.yaml `teams`). The rules read teams so:
+- load (balanced-load, everyone-owns-one) is a person's: a team's share of a pipeline is spread
+  evenly over its members (Finance Team of 2 as investor primary: 3.0 / 2 = 1.5 each), so the
+  spec's "loads differ by at most one pipeline's weight" keeps comparing people, and a member of
+  an owning team owns that pipeline;
+- owner identity (primary differs from secondary, distinct investor primaries, pair-limit) is the
+  owner as written: `team:finance` is one owner; a person who is a member of the other owner team
+  of the same pipeline counts as the same owner for primary-differs-from-secondary.
 """
 
 from __future__ import annotations
@@ -9,21 +18,30 @@ from __future__ import annotations
 from collections import defaultdict
 
 from metrics_core.config import ConfigError, PipelineConfig
+from metrics_core.owners import is_known_owner, owner_people
 from metrics_core.team import TeamConfig
 
 
+def _shares(ref: str, team: TeamConfig) -> list[str]:
+    """The people an owner stands for (none when it is no one of team.yaml)."""
+    return list(owner_people(ref, team)) if is_known_owner(ref, team) else []
+
+
 def ownership_loads(pipeline_cfg: PipelineConfig, team: TeamConfig) -> dict[str, float]:
-    """Weighted ownership load per team e-mail (primary 2, secondary 1, investor x1.5 by default)."""
+    """Weighted ownership load per team e-mail (primary 2, secondary 1, investor x1.5 by default);
+    a team owner's weight is split evenly over its members."""
     pol = team.ownership
     loads = {p.email: 0.0 for p in team.people}
     for pl in pipeline_cfg.pipelines.values():
         mult = pol.investor_multiplier if pl.is_investor else 1.0
-        for email, weight in (
+        for ref, weight in (
             (pl.owners.primary, pol.primary_weight),
             (pl.owners.secondary, pol.secondary_weight),
         ):
-            if email in loads:
-                loads[email] += weight * mult
+            people = _shares(ref, team)
+            for email in people:
+                if email in loads:
+                    loads[email] += weight * mult / len(people)
     return loads
 
 
@@ -35,16 +53,25 @@ def ownership_violations(pipeline_cfg: PipelineConfig, team: TeamConfig) -> list
     owned: dict[str, list[str]] = defaultdict(list)
     for pid, pl in pipes.items():
         o = pl.owners
-        for role, email in (("primary", o.primary), ("secondary", o.secondary)):
-            if email not in emails:
+        for role, ref in (("primary", o.primary), ("secondary", o.secondary)):
+            if not is_known_owner(ref, team):
                 out.append(
-                    f"[owner-in-team] pipeline {pid}: {role} owner {email} is not a person in team.yaml"
+                    f"[owner-in-team] pipelines.{pid}.owners.{role}: {ref!r} is neither a person (e-mail of "
+                    f"people) nor a team (team:<id> of teams {sorted(team.teams)}) in team.yaml"
                 )
-            owned[email].append(pid)
+            for email in _shares(ref, team):
+                owned[email].append(pid)
         if o.primary == o.secondary:
             out.append(
                 f"[primary-differs-from-secondary] pipeline {pid}: primary and secondary are both {o.primary}"
             )
+        for person, other in ((o.primary, o.secondary), (o.secondary, o.primary)):
+            is_person, other_is_team = not person.startswith("team:"), other.startswith("team:")
+            if is_person and other_is_team and person in _shares(other, team):
+                out.append(
+                    f"[primary-differs-from-secondary] pipeline {pid}: {person} is a member of {other}, "
+                    "the other owner"
+                )
 
     by_primary: dict[str, list[str]] = defaultdict(list)
     for pid, pl in pipes.items():
@@ -68,8 +95,8 @@ def ownership_violations(pipeline_cfg: PipelineConfig, team: TeamConfig) -> list
     if loads[hi] - loads[lo] > limit + 1e-9:
         out.append(
             f"[balanced-load] {emails[hi].id} carries {loads[hi]:g} "
-            f"(pipelines {', '.join(sorted(owned[hi]))}) and {emails[lo].id} carries {loads[lo]:g} "
-            f"(pipelines {', '.join(sorted(owned[lo])) or 'none'}): "
+            f"(pipelines {', '.join(sorted(set(owned[hi])))}) and {emails[lo].id} carries {loads[lo]:g} "
+            f"(pipelines {', '.join(sorted(set(owned[lo]))) or 'none'}): "
             f"difference {loads[hi] - loads[lo]:g} exceeds one pipeline's weight {limit:g}"
         )
 

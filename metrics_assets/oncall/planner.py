@@ -38,10 +38,10 @@ log = logging.getLogger(__name__)
 
 def _inputs_sha(team: TeamConfig, blocks: list[Block], facts: Facts) -> str:
     payload = {
-        # what the rotation is solved from; approvers (publication policy) and how far ahead the
-        # schedule is kept do not change a plan
+        # what the rotation is solved from; approvers (publication policy), owner teams (routing) and
+        # how far ahead the schedule is kept do not change a plan
         "team": team.model_dump(mode="json", exclude={
-            "approvers": True, "rotation": {"keep_ahead_weeks", "warn_ahead_weeks"}}),
+            "approvers": True, "teams": True, "rotation": {"keep_ahead_weeks", "warn_ahead_weeks"}}),
         "blocks": [b.start.isoformat() for b in blocks],
         "holidays": {d.isoformat(): n for d, n in facts.holidays.items()},
         "solver": version("ortools"),

@@ -1,4 +1,9 @@
-"""SLA -> Dagster FreshnessPolicy, one rule for dbt and Python assets alike."""
+"""SLA -> Dagster FreshnessPolicy, one rule for dbt and Python assets alike.
+
+`daily`, `weekly` and `monthly` deadlines become cron policies (refreshed within
+[deadline - lower_bound, deadline] of each tick); `within_hours: N` ("data within 48 hours of the
+activity") becomes a time-window policy that fails once the newest materialization is N hours old.
+"""
 
 from datetime import timedelta
 from functools import lru_cache
@@ -6,6 +11,8 @@ from functools import lru_cache
 import dagster as dg
 
 from metrics_core.config import ConfigError, Pipeline
+
+SHAPES = ("daily", "weekly", "monthly", "within_hours")
 
 
 @lru_cache(maxsize=64)
@@ -17,12 +24,21 @@ def _cron_policy(deadline_cron: str, lower_bound: timedelta, timezone: str) -> d
     )
 
 
+@lru_cache(maxsize=64)
+def _window_policy(hours: float) -> dg.FreshnessPolicy:
+    return dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=hours))
+
+
 def freshness_policy_for(pipeline: Pipeline, sla: str = "daily") -> dg.FreshnessPolicy:
-    """The cron freshness policy for a pipeline's `daily` or `monthly` SLA (config/pipelines.yaml)."""
-    deadline = {"daily": pipeline.sla.daily, "monthly": pipeline.sla.monthly}.get(sla)
-    if deadline is None:
-        raise ConfigError(f"pipeline {pipeline.id!r} has no sla.{sla} deadline in config/pipelines.yaml")
+    """The freshness policy of one of a pipeline's SLA shapes (config/pipelines.yaml `sla.<shape>`)."""
+    if sla not in SHAPES:
+        raise ValueError(f"unknown SLA shape {sla!r}; known: {SHAPES}")
+    value = getattr(pipeline.sla, sla)
+    if value is None:
+        raise ConfigError(f"pipeline {pipeline.id!r} has no sla.{sla} in config/pipelines.yaml")
     try:
-        return _cron_policy(deadline.deadline_cron, deadline.lower_bound, deadline.timezone)
+        if sla == "within_hours":
+            return _window_policy(float(value))
+        return _cron_policy(value.deadline_cron, value.lower_bound, value.timezone)
     except Exception as exc:  # dagster raises CheckError for inconsistent cron/bound/timezone
         raise ConfigError(f"pipelines.{pipeline.id}.sla.{sla}: {exc}") from None

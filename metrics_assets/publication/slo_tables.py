@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from checks.relations import relation
-from metrics_core.config import InvestorTable, PipelineConfig
+from metrics_core.config import InvestorTable, PipelineConfig, require_daily
 from metrics_core.slo import Attainment, DayJudgement, DayRecord, attainment, daily_deadline, judge
 
 if TYPE_CHECKING:  # the Dagster resource; `metrics status` connects without it
@@ -83,7 +83,7 @@ def day_records(
 ) -> list[DayRecord]:
     """One record per day of `target` from the first day any window covers (or the first logged
     day, if earlier) up to the day before `now`."""
-    d = cfg.get(spec.pipeline).sla.daily
+    d = require_daily(cfg.get(spec.pipeline), f"the freshness SLO of investor table {target}")
     first: dict[date, tuple[datetime, str]] = {}
     if _has(cur, "ops.publication_log"):
         trig = "t.trigger" if _has(cur, "ops.run_triggers") else "null"

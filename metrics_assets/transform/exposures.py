@@ -13,6 +13,7 @@ from __future__ import annotations
 import yaml
 
 from metrics_core.config import ConfigError, PipelineConfig, pipeline_config
+from metrics_core.owners import team_id
 from metrics_core.paths import DBT_PROJECT_DIR
 from metrics_core.team import TeamConfig, team_config
 
@@ -26,10 +27,14 @@ def exposures(pipelines: PipelineConfig, team: TeamConfig) -> dict:
         p = pipelines.get(pid)
         if p.publication is None:
             continue
-        try:
-            owner = {"name": team.person(p.owners.primary).name, "email": p.owners.primary}
-        except ConfigError:
-            owner = {"email": p.owners.primary}
+        tid = team_id(p.owners.primary)
+        if tid in team.teams:  # a team owner: its name, reached at its escalation contact
+            owner = {"name": team.teams[tid].name, "email": team.team_escalation(tid)}
+        else:
+            try:
+                owner = {"name": team.person(p.owners.primary).name, "email": p.owners.primary}
+            except ConfigError:
+                owner = {"email": p.owners.primary}
         tables = p.publication.tables
         models = sorted({t.model for t in tables.values()})
         out.append({
