@@ -14,14 +14,26 @@ import xml.etree.ElementTree as ET
 from collections import defaultdict
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from checks import history
-from checks.core import CheckOutcome, run_all_checks, utc_now
-from checks.registry import catalogue
-from metrics_core.config import ConfigError
-from metrics_core.run_clock import RunClockError, parse_now
-from resources.warehouse import Warehouse
+if TYPE_CHECKING:
+    from checks.core import CheckOutcome
+
+# The check engine (checks.core: pandas, duckdb, dagster via the warehouse), the registry and the
+# history are imported when `checks run` runs, not here: `register()` builds argparse only, so
+# `metrics checks --help` stays well under 0.5 s. `run_all_checks` stays a module attribute
+# (resolved on first access, below) so callers and tests can still replace it.
+
+
+def __getattr__(name: str) -> Any:
+    """PEP 562: `run_all_checks` is imported on first access and then cached as a global."""
+    if name == "run_all_checks":
+        # deferred: checks.core imports pandas and duckdb; only `checks run` needs it
+        from checks.core import run_all_checks
+
+        globals()[name] = run_all_checks
+        return run_all_checks
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def register(checks: argparse.ArgumentParser) -> None:
@@ -49,7 +61,17 @@ def register(checks: argparse.ArgumentParser) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # The registry, the check engine and the warehouse (pandas, duckdb, dagster) are needed by the
+    # command only, not by `register()` / --help.
+    # deferred: heavy (pandas, duckdb, dagster); `metrics checks --help` must stay light
+    from checks import history
+    from checks.core import utc_now
+    from checks.registry import catalogue
+    from metrics_core.config import ConfigError
+    from metrics_core.run_clock import RunClockError, parse_now
+    from resources.warehouse import Warehouse
 
+    run_all_checks = sys.modules[__name__].run_all_checks  # a replaced one wins
     end = args.end or args.start
     if end < args.start:
         print(f"--end {end} is before --start {args.start}", file=sys.stderr)

@@ -11,15 +11,21 @@ import argparse
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from metrics_assets.alerting.clock import FakeClock, SystemClock
-from metrics_assets.alerting.runtime import AlertRuntime, RoleFallbackLookup
-from metrics_core.config import ConfigError
-from metrics_core.paths import ops_store_path
-from resources.incident_store import IncidentStore
+if TYPE_CHECKING:
+    from metrics_assets.alerting.runtime import AlertRuntime
+
+# The alert runtime (engine, channels -> dagster, the store) is imported inside the commands, not
+# here: `register()` builds argparse only, so `metrics incidents --help` stays well under 0.5 s.
 
 
 def _runtime(args: argparse.Namespace) -> AlertRuntime:
+    # deferred: the alert runtime pulls dagster (channels) and the rotation; --help must not pay it
+    from metrics_assets.alerting.clock import FakeClock, SystemClock
+    from metrics_assets.alerting.runtime import AlertRuntime, RoleFallbackLookup
+    from metrics_core.paths import ops_store_path
+
     store = Path(args.store) if args.store else ops_store_path()
     at = getattr(args, "at", None)
     # ack/resolve never page, so the rotation is not needed here
@@ -41,6 +47,9 @@ def _fmt(t: datetime | None) -> str:
 
 
 def _list(args: argparse.Namespace) -> int:
+    # deferred: the store module is only needed when a command runs, not for --help
+    from resources.incident_store import IncidentStore
+
     with IncidentStore.open(_runtime(args).store_path()) as store:
         rows = store.open_incidents() if args.status == "open" else store.list(
             None if args.status == "all" else args.status, limit=args.limit)
@@ -55,6 +64,9 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _show(args: argparse.Namespace) -> int:
+    # deferred: the store module is only needed when a command runs, not for --help
+    from resources.incident_store import IncidentStore
+
     with IncidentStore.open(_runtime(args).store_path()) as store:
         inc = store.get(args.incident_id)
         if inc is None:
@@ -96,6 +108,8 @@ def _act(args: argparse.Namespace) -> int:
 
 def _lifecycle(args: argparse.Namespace) -> int:
     """rca / silence / unsilence: recorded through the engine's lifecycle (same store and clock)."""
+    # deferred: metrics_core.config (pydantic, the YAML models) only when a command runs
+    from metrics_core.config import ConfigError
 
     try:
         with _runtime(args).engine() as engine:
