@@ -10,12 +10,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import date
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from checks.core import CheckOutcome
 from checks.settings import check_settings
 from resources.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 TABLE = "ops.check_history"
 COLUMNS = (
@@ -83,6 +85,9 @@ def append(warehouse: Warehouse, outcomes: Sequence[CheckOutcome]) -> int:
     with warehouse.connect() as con:
         ensure_table(con)
         if warehouse.backend == "duckdb":
+            # deferred: pandas costs ~0.4 s at import; the definitions load must not pay it
+            import pandas as pd
+
             frame = pd.DataFrame(rows, columns=list(COLUMNS))
             con.register("_check_history_rows", frame)
             con.execute(f"insert into {TABLE} select {', '.join(COLUMNS)} from _check_history_rows")
@@ -97,6 +102,9 @@ def latest(warehouse: Warehouse, checks: Sequence[tuple[str, str]], start: date,
     """The latest evaluation of each (asset, check) for each day in [start, end)."""
     cols = ["asset", "check_name", "partition_day", "status", "passed", "severity", "message", "run_id"]
     if not checks:
+        # deferred: pandas costs ~0.4 s at import; the definitions load must not pay it
+        import pandas as pd
+
         return pd.DataFrame(columns=cols)
     with warehouse.connect() as con:
         ensure_table(con)

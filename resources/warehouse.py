@@ -9,15 +9,17 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import pandas as pd
 from pydantic import PrivateAttr
 
 from metrics_core.paths import duckdb_path
 from resources.connections import backend_from_env, connect
 from resources.warehouse_lock import hold
+
+if TYPE_CHECKING:
+    import pandas as pd  # imported by query_df: not at the definitions load
 
 # Dagster concurrency pool of every asset and check that opens the warehouse. dagster.yaml sets
 # pools to run granularity with a default limit of 1: runs that write the warehouse queue one
@@ -70,6 +72,9 @@ class Warehouse(dg.ConfigurableResource):
             cur = con.cursor()
             cur.execute(sql, params or [])
             cols = [d[0].lower() for d in cur.description]
+            # deferred: pandas costs ~0.4 s at import; the definitions load must not pay it
+            import pandas as pd
+
             return pd.DataFrame(cur.fetchall(), columns=cols)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:

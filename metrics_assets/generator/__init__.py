@@ -7,21 +7,31 @@ day is byte-identical and a range equals the union of its single days.
 
 from __future__ import annotations
 
+import logging
+import sys
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-
-import duckdb
+from typing import TYPE_CHECKING
 
 from metrics_assets.generator.settings import GeneratorSettings, generator_settings
-from metrics_assets.generator.sql import insert_day
-from metrics_assets.generator.world import World
 from metrics_core.experiments import ExperimentsConfig, experiments
 from metrics_core.rules import metric_rules
 from metrics_core.rules import world as world_cfg
 from metrics_core.sources import RAW_SCHEMA, SOURCES
 from resources.connections import connect_duckdb
 from resources.warehouse_lock import hold
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from metrics_assets.generator.world import World
+
+# The world (numpy) and the row builder (pandas, numpy) are imported when rows are generated, not
+# here: the definitions import this package (SyntheticRawSource) and must not pay ~0.3 s for them.
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "LANDED_AT",
@@ -30,7 +40,7 @@ __all__ = [
     "write_partitions",
     "generate_range",
     "make_world",
-    "World",
+    "Progress",
 ]
 
 # When a generated row reaches the warehouse (SQL over the raw columns): the instant the loader
@@ -66,8 +76,43 @@ def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE TABLE IF NOT EXISTS {s.table} ({cols})")
 
 
+class Progress:
+    """Progress of a long generation: one line per source and day at most every `every_s` seconds
+    (and when a source ends, if it reported anything), with rows so far, rows/s and the ETA.
+
+    `emit` receives each line (default: stderr). Cheap when nothing is due: a clock read per day."""
+
+    def __init__(self, emit: Callable[[str], None] | None = None, every_s: float = 10.0) -> None:
+        self.emit = emit or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.every_s = every_s
+        self._t0 = self._last = time.perf_counter()
+        self._source = ""
+        self._reported = False
+
+    def start(self, source: str) -> None:
+        self._source, self._reported = source, False
+        self._t0 = self._last = time.perf_counter()
+
+    def day(self, d: date, done: int, total: int, rows: int) -> None:
+        now = time.perf_counter()
+        if now - self._last < self.every_s and not (done == total and self._reported):
+            return
+        self._last, self._reported = now, True
+        dt = now - self._t0
+        eta = dt / done * (total - done) if done else 0.0
+        self.emit(f"generator {self._source}: day {done}/{total} ({d}) {rows:,} rows, "
+                  f"{rows / dt if dt else 0:,.0f} rows/s, {dt:.0f} s elapsed, ~{eta:.0f} s left")
+
+
+def _log_progress() -> Progress:
+    return Progress(emit=log.info)
+
+
 @lru_cache(maxsize=8)
 def _cached_world(seed: int, scale_factor: float, launch_date: date) -> World:
+    # deferred: the world is numpy throughout; importing the package (definitions) must stay light
+    from metrics_assets.generator.world import World
+
     return World(seed, scale_factor, launch_date, generator_settings(), metric_rules(), experiments())
 
 
@@ -82,6 +127,9 @@ def make_world(
     """The world for these parameters (cached when it uses the config files' settings)."""
     if settings is None and experiments_config is None:
         return _cached_world(seed, float(scale_factor), launch_date)
+    # deferred: the world is numpy throughout; importing the package (definitions) must stay light
+    from metrics_assets.generator.world import World
+
     return World(
         seed,
         scale_factor,
@@ -104,12 +152,18 @@ def write_partitions(
     settings: GeneratorSettings | None = None,
     experiments_config: ExperimentsConfig | None = None,
     landed_by: datetime | None = None,
+    progress: Progress | None = None,
 ) -> int:
     """Replace rows of raw.<source> whose partition column's UTC day is in [start, end) with freshly
     generated rows (one transaction: DELETE ... then INSERT); return rows written.
 
     With `landed_by` (naive UTC) only the rows that had landed by then (LANDED_AT) are kept, so a
-    replayed morning run sees what that morning's run saw."""
+    replayed morning run sees what that morning's run saw.
+
+    `progress` reports long generations (default: every 10 s through this module's logger)."""
+    # deferred: the row builder imports pandas and numpy; importing the package must stay light
+    from metrics_assets.generator.sql import insert_day
+
     if source not in SOURCES:
         raise KeyError(f"unknown raw source {source!r}; known sources are {sorted(SOURCES)}")
     if end < start:
@@ -129,8 +183,13 @@ def write_partitions(
         con.execute(f"DELETE FROM {src.table} WHERE {col} >= ?::DATE AND {col} < ?::DATE", [start, end])
         rows = 0
         d = max(start, launch_date)
+        total, done = max((end - d).days, 0), 0
+        progress = progress or _log_progress()
+        progress.start(source)
         while d < end:
             rows += insert_day(con, world, source, d)
+            done += 1
+            progress.day(d, done, total, rows)
             d += timedelta(days=1)
         if landed_by is not None:  # DuckDB returns the number of deleted rows
             late = con.execute(
@@ -157,17 +216,20 @@ def generate_range(
     quiet: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Generate every source for [start, end) into the DuckDB file at db_path; print and return
-    rows, seconds and rows/second per source (used by the benchmark)."""
+    rows, seconds and rows/second per source (used by the benchmark), then the total.
 
-
+    Unless quiet, progress goes to stderr every 10 s on long generations (source, day, rows/s)."""
     launch = launch_date or world_cfg().launch_date
     out: dict[str, dict[str, float]] = {}
+    progress = Progress(emit=(lambda line: None) if quiet else None)
+    t_all = time.perf_counter()
 
     with hold(db_path, what="generator"), connect_duckdb(str(db_path)) as con:
         con.execute("SET enable_progress_bar = false")
         for name in SOURCES:
             t0 = time.perf_counter()
-            rows = write_partitions(con, name, start, end, scale_factor=sf, seed=seed, launch_date=launch)
+            rows = write_partitions(con, name, start, end, scale_factor=sf, seed=seed, launch_date=launch,
+                                    progress=progress)
             dt = time.perf_counter() - t0
             out[name] = {
                 "rows": rows,
@@ -176,6 +238,10 @@ def generate_range(
             }
             if not quiet:
                 print(
-                    f"{name:24s} {rows:>10d} rows {dt:8.2f} s {out[name]['rows_per_second']:>12,.0f} rows/s"
+                    f"{name:24s} {rows:>10d} rows {dt:8.2f} s {out[name]['rows_per_second']:>12,.0f} rows/s",
+                    flush=True,
                 )
+    if not quiet:
+        total, dt = sum(int(v["rows"]) for v in out.values()), time.perf_counter() - t_all
+        print(f"{'total':24s} {total:>10d} rows {dt:8.2f} s {total / dt if dt else 0:>12,.0f} rows/s")
     return out
