@@ -11,16 +11,20 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from metrics_core.duckdb_sizing import duckdb_sizing
 from metrics_core.paths import duckdb_path
 from resources.warehouse_lock import WarehouseBusy, hold
 
 BACKENDS = ("duckdb", "snowflake")
 
 
-def duckdb_config() -> dict[str, str]:
+def duckdb_config() -> dict[str, str | int]:
     """Settings of every platform DuckDB connection: a memory cap, beyond which DuckDB spills to
-    disk (a 90-day window took ~19 GB uncapped). Same variable and default as dbt/profiles.yml."""
-    return {"memory_limit": os.environ.get("METRICS_DUCKDB_MEMORY_LIMIT", "2GB")}
+    disk (a 90-day window took ~19 GB uncapped), and its threads, both from the machine
+    (metrics_core/duckdb_sizing.py: 60% of its memory, its CPUs; METRICS_DUCKDB_MEMORY_LIMIT and
+    METRICS_DUCKDB_THREADS override). dbt/profiles.yml reads the same variables, which
+    Warehouse.hold exports for the dbt subprocess."""
+    return duckdb_sizing().config()
 
 
 def backend_from_env() -> str:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 from pydantic import PrivateAttr
 
+from metrics_core.duckdb_sizing import dbt_env
 from metrics_core.paths import duckdb_path
 from resources.connections import backend_from_env, connect
 from resources.warehouse_lock import hold
@@ -50,10 +51,15 @@ class Warehouse(dg.ConfigurableResource):
 
     @contextmanager
     def hold(self, what: str = "") -> Iterator[None]:
-        """Hold the embedded file for a whole step (e.g. around a dbt subprocess); no-op on Snowflake."""
+        """Hold the embedded file for a whole step (e.g. around a dbt subprocess); no-op on Snowflake.
+
+        The subprocess that opens the file meanwhile gets this machine's DuckDB sizing through the
+        environment (METRICS_DUCKDB_MEMORY_LIMIT / _THREADS, read by dbt/profiles.yml): while this
+        step holds the file it is the only heavy DuckDB connection, so it takes the same share."""
         if self.backend != "duckdb":
             yield
             return
+        os.environ.update(dbt_env())  # an explicit override is kept as given; a malformed one raises
         with hold(self.path, what=what or "metrics", run_id=self._run_id):
             yield
 
