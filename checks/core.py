@@ -81,6 +81,9 @@ class EvalContext:
     warehouse: Warehouse
     settings: CheckSettings
     now: datetime  # naive UTC; freshness of the current day is judged against it
+    # results shared by the checks of one step (same data, same window): e.g. the raw app_events
+    # metric counts two checks read; evaluate() callers pass one dict per step, or none
+    memo: dict[Any, Any] = field(default_factory=dict)
 
     def df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         return self.warehouse.query_df(sql, params)
@@ -184,10 +187,12 @@ def evaluate(
     run_id: str = "",
     settings: CheckSettings | None = None,
     now: datetime | None = None,
+    memo: dict[Any, Any] | None = None,
 ) -> list[CheckOutcome]:
     """Evaluate one check for every day; an implementation error fails every day (fail closed)."""
     impl = implementation_of(check)
-    ctx = EvalContext(warehouse, settings or check_settings(), now or utc_now())
+    ctx = EvalContext(warehouse, settings or check_settings(), now or utc_now(),
+                      memo if memo is not None else {})
     stamp = utc_now()
     if impl is None:
         results = [DayResult(d, False, message=f"check {check.key} has no implementation") for d in days]
@@ -243,6 +248,7 @@ def run_all_checks(
     if not days:
         raise ValueError(f"empty check window: start {start} must be before end {end}")
     out: list[CheckOutcome] = []
+    memo: dict[Any, Any] = {}  # one window, one warehouse state: shared intermediate results
     for check in checks or catalogue().checks:
-        out.extend(evaluate(check, warehouse, days, run_id=run_id, settings=settings, now=now))
+        out.extend(evaluate(check, warehouse, days, run_id=run_id, settings=settings, now=now, memo=memo))
     return out

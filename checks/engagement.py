@@ -64,6 +64,18 @@ def metric_event_counts(
     events (first received copy) the bot events, the anonymous ones (no user id) and the counted
     ones, by the metric's own rules (config/metrics.yaml, as int_app_events_window applies them);
     `null_columns` adds the NULLs of those columns among the non-bot events (null_<column>)."""
+    # computed once per step and window, with the NULLs of every critical field of app_events, for
+    # the two raw checks that read it (events volume, null rates): it dedups the whole history window
+    columns = tuple(sorted({*null_columns, *ctx.settings.critical_fields.fields.get("app_events", {})}))
+    key = ("metric_event_counts", start, end, columns)
+    if key not in ctx.memo:
+        ctx.memo[key] = _metric_event_counts(ctx, start, end, columns)
+    return ctx.memo[key]
+
+
+def _metric_event_counts(
+    ctx: EvalContext, start: date, end: date, null_columns: tuple[str, ...]
+) -> dict[date, dict[str, Any]]:
     rules = metric_rules()
     backend = ctx.warehouse.backend
     nulls = "".join(

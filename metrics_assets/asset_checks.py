@@ -141,10 +141,11 @@ def build_check_step(name: str, checks: list[CheckDef]) -> dg.AssetChecksDefinit
         days, now = run_days(context), run_now(context)
         selected = context.selected_asset_check_keys
         done: list[CheckOutcome] = []
+        memo: dict = {}  # what two checks of this step both read is computed once (same window)
         for key, check in by_key.items():
             if key not in selected:
                 continue
-            outcomes = evaluate(check, warehouse, days, run_id=context.run.run_id, now=now)
+            outcomes = evaluate(check, warehouse, days, run_id=context.run.run_id, now=now, memo=memo)
             done += outcomes
             for o in outcomes:
                 if o.failed:

@@ -222,7 +222,7 @@ class AlertEngine:
         a notice to whoever launched the run, not a page: one per pipeline and launch. Without a
         known launcher (a schedule, an anonymous UI launch) the pipeline's primary owner gets it."""
         p = self._pipeline(pipeline)
-        to = launcher or p.owners.primary
+        to = launcher or self.roles.owner(p.owners.primary)[0]  # a team owner: its escalation contact
         notice_id, level = f"NOTICE-{launch[:12]}", f"policy:{pipeline}"
         if any(o.level == level and o.recipient == to for o in self.store.outbox(notice_id)):
             return False
@@ -405,7 +405,8 @@ class AlertEngine:
                 f"\nopened: {inc.opened_at.isoformat()}  occurrences: {inc.occurrences}"
                 f"\nrunbook: {p.runbook}\nack: metrics incidents ack {inc.id} --by <you>"
             ),
-            at=now, runbook=p.runbook, run_id=inc.run_ids[-1] if inc.run_ids else None,
+            at=now, channel=page.channel, runbook=p.runbook,
+            run_id=inc.run_ids[-1] if inc.run_ids else None,
         )
         results = self.dispatcher.send(msg)
         if not any(d.attempted for d in results):
