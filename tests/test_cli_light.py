@@ -36,7 +36,7 @@ def test_top_level_help_imports_nothing_heavy():
         assert name in text and family.help in text
 
 
-@pytest.mark.parametrize("family", ["up", "faults"])
+@pytest.mark.parametrize("family", ["up", "faults", "incidents", "checks"])
 def test_light_families_stay_light(family: str):
     loaded, out = _loaded(family, "--help")
     assert "usage: metrics " + family in out
