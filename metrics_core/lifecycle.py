@@ -36,6 +36,8 @@ class LifecycleSettings(_Strict):
     # the Monday handoff report is posted here at each block start (and to the incoming Primary)
     handoff_channel: str | None = Field(default="#metrics-oncall", pattern=r"^#[a-z0-9_-]+$")
     max_silence_days: int = Field(default=14, ge=1, le=90)  # a silence longer than this is refused
+    # a block start older than this when the engine first sees it is history: no report is posted
+    handoff_late_after_hours: float = Field(default=24, gt=0, le=168)
 
 
 class Calendar(Protocol):

@@ -196,6 +196,7 @@ class Rotation(_Strict):
     # (the `oncall_keep_ahead` schedule), and the horizon check warns below `warn_ahead_weeks`.
     keep_ahead_weeks: int = Field(default=12, ge=1, le=104)
     warn_ahead_weeks: int = Field(default=4, ge=0, le=104)
+    keep_ahead_cron: str = Field(default="30 3 * * *", pattern=r"^\S+ \S+ \S+ \S+ \S+$")  # UTC
 
     @property
     def fairness_metrics(self) -> tuple[str, ...]:

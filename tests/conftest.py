@@ -14,6 +14,20 @@ WORLD_START = date(2026, 8, 1)
 WORLD_END = date(2026, 9, 10)  # inclusive: 41 days, so the last 12 have a full 30-day MAU window
 
 
+@pytest.fixture()
+def cfg(tmp_path, monkeypatch):
+    """A copy of config/ the project reads (METRICS_CONFIG_DIR), and a warehouse path of its own."""
+    import shutil
+
+    from metrics_core.paths import config_dir
+
+    target = tmp_path / "config"
+    shutil.copytree(config_dir(), target)
+    monkeypatch.setenv("METRICS_CONFIG_DIR", str(target))
+    monkeypatch.setenv("METRICS_DUCKDB_PATH", str(tmp_path / "wh.duckdb"))
+    return target
+
+
 @pytest.fixture(scope="session")
 def small_world(tmp_path_factory):
     """Raw -> dbt -> checks -> publication for 41 days at SF 0.02 (user history since launch)."""

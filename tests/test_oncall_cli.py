@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,19 +15,9 @@ import pytest
 from metrics_assets.cli import main
 from metrics_assets.oncall.assets import build_oncall_assets
 from metrics_assets.oncall.lookup import OnCallLookup
-from metrics_core.paths import config_dir
 from metrics_core.team import load_team_config
 
 IST = ZoneInfo("Asia/Kolkata")
-
-
-@pytest.fixture()
-def cfg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    target = tmp_path / "config"
-    shutil.copytree(config_dir(), target)
-    monkeypatch.setenv("METRICS_CONFIG_DIR", str(target))
-    monkeypatch.setenv("METRICS_DUCKDB_PATH", str(tmp_path / "wh.duckdb"))
-    return target
 
 
 def test_who_report_table_ics(cfg: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import subprocess
 import sys
 from datetime import date, datetime
@@ -22,7 +21,6 @@ from metrics_assets.oncall.planner import check_hard_rules, generate, replan, re
 from metrics_assets.oncall.report import COLUMNS, fairness, fairness_text
 from metrics_assets.oncall.schedule import Schedule, schedule_path
 from metrics_assets.oncall.solver import RotationInfeasible, RotationTimeout, solve_rotation
-from metrics_core.paths import config_dir
 from metrics_core.team import FAIRNESS_METRICS, Person, Pto, TeamConfig
 from tests.test_oncall_helpers import default_team, make_team
 
@@ -167,15 +165,6 @@ def test_generate_logs_every_pto_placement(team: TeamConfig, caplog) -> None:
         }
         assert e["text"] in caplog.text
     assert "PTO AM 2026-05-11..2026-05-22 (Family trip): kept off 2026-W19 (primary " in caplog.text
-
-
-@pytest.fixture()
-def cfg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    target = tmp_path / "config"
-    shutil.copytree(config_dir(), target)
-    monkeypatch.setenv("METRICS_CONFIG_DIR", str(target))
-    monkeypatch.setenv("METRICS_DUCKDB_PATH", str(tmp_path / "wh.duckdb"))
-    return target
 
 
 def test_generate_prints_the_placements_and_keeps_the_published_plan(cfg: Path, capsys) -> None:

@@ -3,7 +3,6 @@ and an instant outside it pages the platform lead with a schedule-missing incide
 
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,20 +14,11 @@ from metrics_assets.oncall.assets import build_oncall_assets
 from metrics_assets.oncall.horizon import extend_ahead, horizon_status, published
 from metrics_assets.oncall.lookup import OnCallLookup
 from metrics_assets.oncall.schedule import Schedule
-from metrics_core.config import ConfigError, config_dir
+from metrics_core.config import ConfigError
 from metrics_core.team import load_team_config
 
 IST = ZoneInfo("Asia/Kolkata")
 END_2027 = datetime(2028, 1, 3, 9, tzinfo=IST)  # the last published block ends here
-
-
-@pytest.fixture()
-def cfg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    target = tmp_path / "config"
-    shutil.copytree(config_dir(), target)
-    monkeypatch.setenv("METRICS_CONFIG_DIR", str(target))
-    monkeypatch.setenv("METRICS_DUCKDB_PATH", str(tmp_path / "wh.duckdb"))
-    return target
 
 
 def test_the_horizon_is_measured_from_the_injected_clock(cfg: Path) -> None:

@@ -26,9 +26,6 @@ from resources.lifecycle_store import LifecycleStore
 if TYPE_CHECKING:  # the engine owns a Lifecycle; typing only
     from metrics_assets.alerting.engine import AlertEngine
 
-HANDOFF_LATE_AFTER = timedelta(hours=24)  # a block start older than this is history: no report
-
-
 def _fmt(t: datetime | None) -> str:
     return t.strftime("%Y-%m-%d %H:%M UTC") if t else "-"
 
@@ -159,7 +156,8 @@ class Lifecycle:
             start = self.e.lookup.who(now).block_start
         except LookupError:  # before the first published block
             return []
-        if start is None or now - start > HANDOFF_LATE_AFTER or self.store.handoff_sent(start):
+        late = timedelta(hours=self.policy.handoff_late_after_hours)
+        if start is None or now - start > late or self.store.handoff_sent(start):
             return []
         body = self.handoff_report(start)
         to = self.e.lookup.who(start).primary

@@ -137,7 +137,7 @@ def build_oncall_assets(
         description="Extend the on-call rotation ahead and refresh ops.oncall_schedule.",
     )
     schedule = dg.ScheduleDefinition(
-        name="oncall_keep_ahead_daily", job=job, cron_schedule="30 3 * * *",
+        name="oncall_keep_ahead_daily", job=job, cron_schedule=team.rotation.keep_ahead_cron,
         default_status=dg.DefaultScheduleStatus.RUNNING,
     )
     return OncallDefs(oncall_schedule, oncall_schedule_horizon, job, schedule)

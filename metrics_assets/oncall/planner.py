@@ -41,7 +41,8 @@ def _inputs_sha(team: TeamConfig, blocks: list[Block], facts: Facts) -> str:
         # what the rotation is solved from; approvers (publication policy), owner teams (routing) and
         # how far ahead the schedule is kept do not change a plan
         "team": team.model_dump(mode="json", exclude={
-            "approvers": True, "teams": True, "rotation": {"keep_ahead_weeks", "warn_ahead_weeks"}}),
+            "approvers": True, "teams": True,
+            "rotation": {"keep_ahead_weeks", "warn_ahead_weeks", "keep_ahead_cron"}}),
         "blocks": [b.start.isoformat() for b in blocks],
         "holidays": {d.isoformat(): n for d, n in facts.holidays.items()},
         "solver": version("ortools"),
