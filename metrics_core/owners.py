@@ -6,6 +6,8 @@ notification to an owner (`resolve_owner`):
 - a person: to that person's e-mail, in the pipeline's usual channel (no channel override);
 - a team: to the team's escalation contact (a member or a role, team.yaml `teams.<id>.escalation`)
   as the recipient, posted in the team's Slack channel (`teams.<id>.channel`).
+Showing an owner (`owner_display`: dashboards, `metrics status`, `metrics incidents`) expands a team to
+its name and members; `owner_refs_of` is what `metrics status --owner` matches (a person's teams too).
 Pure functions of the parsed team config: no I/O, no clock.
 """
 
@@ -59,7 +61,7 @@ def owner_people(ref: str, team: TeamConfig) -> tuple[str, ...]:
 
 
 def owner_label(ref: str, team: TeamConfig) -> str:
-    """For humans (runbooks, dashboards): 'Priya Rao (priya.rao@...)' or
+    """For the runbooks (markdown): 'Priya Rao (priya.rao@...)' or
     'Finance Team (`team:finance`, #finance-data; escalation Finance Lead (finance-lead@...))'."""
     tid = team_id(ref)
     if tid is None:
@@ -74,3 +76,43 @@ def owner_label(ref: str, team: TeamConfig) -> str:
     who = next((p.name for p in team.people if p.email == contact), None)
     who = who or next((r.name for r in team.roles.values() if r.email == contact), contact)
     return f"{t.name} (`{ref}`, {t.channel}; escalation {who} ({contact}))"
+
+
+def owner_display(ref: str, team: TeamConfig) -> str:
+    """An owner as the dashboards, `metrics status` and `metrics incidents` show it: a team expanded
+    to its display name, id and members, 'Finance Team (team:finance: Meera Iyer, Ravi Shah)';
+    a person as written (their e-mail). A team team.yaml no longer has (an old incident's owner) is
+    shown as written, marked, rather than refused: a listing must not fail on history."""
+    tid = team_id(ref)
+    if tid is None:
+        return ref
+    if tid not in team.teams:
+        return f"{ref} (not a team of team.yaml)"
+    members = ", ".join(p.name for p in team.team_members(tid))
+    return f"{team.teams[tid].name} ({ref}: {members})"
+
+
+def owner_refs_of(who: str, team: TeamConfig) -> frozenset[str]:
+    """The pipelines.yaml owner values that `who` answers for: `team:<id>` stands for itself; a person
+    (team.yaml id or e-mail) for their e-mail and every `team:<id>` they are a member of. Anyone
+    else is refused naming the value and listing the known people and teams."""
+    ref = who.strip()
+    tid = team_id(ref.lower())
+    if tid is not None:
+        if tid not in team.teams:
+            raise ConfigError(f"unknown owner {who!r}: team.yaml has no team {tid!r}; "
+                              f"{_known_owners(team)}")
+        return frozenset({f"{TEAM_PREFIX}{tid}"})
+    try:
+        person = team.person(ref)
+    except ConfigError:
+        raise ConfigError(f"unknown owner {who!r}: neither a person (id or e-mail) nor a team "
+                          f"of team.yaml; {_known_owners(team)}") from None
+    teams = {f"{TEAM_PREFIX}{t}" for t in team.teams}
+    return frozenset({person.email, *(t for t in teams if person.email in owner_people(t, team))})
+
+
+def _known_owners(team: TeamConfig) -> str:
+    people = ", ".join(p.id for p in team.people)
+    teams = ", ".join(f"{TEAM_PREFIX}{t}" for t in sorted(team.teams)) or "none"
+    return f"known people (id, or their e-mail): {people}; known teams: {teams}"

@@ -1,30 +1,45 @@
 """Team owners and the SLA shapes of shared/seeds/004 (tests/fixtures/seed004): the config loads and
 builds the code location, assets carry `team:` owners and freshness policies of each shape, a team
 owner is reached through its channel and escalation contact, runbooks name the teams; bad input is
-refused naming the key."""
+refused naming the key; `metrics status --owner`, the dashboards and the incidents listing expand a
+team owner to its name and members."""
 
+import re
 import shutil
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from html import escape
 from pathlib import Path
 
 import dagster as dg
+import duckdb
 import pytest
 import yaml
 
 from metrics_assets.alerting.escalation import plan_pages
+from metrics_assets.cli import build_parser
+from metrics_assets.dashboards.build import build
 from metrics_assets.definitions import build_definitions
 from metrics_assets.oncall.ownership import ownership_loads, ownership_violations, validate_ownership
 from metrics_assets.runbooks import load_failure_modes, render_block
 from metrics_core.alerting_model import Action, FailureKind, Incident, Status, dedup_key
 from metrics_core.alerting_settings import load_alerting_settings, roles_of
-from metrics_core.config import ConfigError, PipelineConfig, load_pipeline_config, require_daily
-from metrics_core.owners import owner_label, resolve_owner
+from metrics_core.config import (
+    ConfigError,
+    PipelineConfig,
+    load_pipeline_config,
+    pipeline_config,
+    require_daily,
+)
+from metrics_core.owners import owner_display, owner_label, owner_refs_of, resolve_owner
 from metrics_core.paths import PROJECT_ROOT
-from metrics_core.team import load_team_config
+from metrics_core.team import load_team_config, team_config
 from tests.fakes.oncall import FakeCalendar, FakeLookup, ist
 
 SEED = Path(__file__).parent / "fixtures" / "seed004"
 FINANCE_LEAD = "finance-lead@metrics.example.com"
+FINANCE = "Finance Team (team:finance: Meera Iyer, Ravi Shah)"
+DATA_SCIENCE = "Data Science Team (team:data-science: Nadia Rahman, Tomas Ortega)"
+DATA_ENG = "Data Engineering Team (team:data-engineering: Alex Mehta, Priya Rao, Chen Wu, Samir Kapoor)"
 
 
 @pytest.fixture
@@ -227,3 +242,86 @@ def test_an_experiment_pipeline_may_have_no_daily_sla_where_nothing_needs_one(tm
     assert p.sla.shapes == ("within_hours",) and p.sla.shape_for("day") == "within_hours"
     with pytest.raises(ConfigError, match="pipelines.growth_daily.sla.daily is required by the x check"):
         require_daily(p, "the x check")
+
+
+# ------------------------------ showing a team owner: status, dashboards (incidents: test_alerting_cli.py)
+
+
+def test_a_team_owner_is_shown_with_its_name_and_members() -> None:
+    _, team = _seed()
+    assert owner_display("team:finance", team) == FINANCE
+    assert owner_display("team:accounts", team) == "Accounts Team (team:accounts: Lena Park)"  # by e-mail
+    assert owner_display("chen.wu@metrics.example.com", team) == "chen.wu@metrics.example.com"
+    assert owner_display("team:legal", team) == "team:legal (not a team of team.yaml)"
+
+
+def test_an_owner_filter_is_a_person_with_their_teams_or_a_team() -> None:
+    _, team = _seed()
+    assert owner_refs_of("NR", team) == {"nadia.rahman@metrics.example.com", "team:data-science"}
+    assert owner_refs_of("Alex.Mehta@metrics.example.com", team) == {
+        "alex.mehta@metrics.example.com", "team:data-engineering"}
+    assert owner_refs_of("team:finance", team) == {"team:finance"}
+    for who in ("team:legal", "nobody@metrics.example.com", "ZZ"):
+        with pytest.raises(ConfigError, match=rf"unknown owner '{who}'.*known people.*AM, PR.*"
+                           r"known teams: team:accounts, team:data-engineering"):
+            owner_refs_of(who, team)
+
+
+@pytest.fixture
+def seed_cli(seed_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
+    """seed 004's config read by the commands in this process (the cached configs dropped before and
+    after), an empty warehouse of its own."""
+    monkeypatch.setenv("METRICS_DUCKDB_PATH", str(tmp_path / "w.duckdb"))
+    caches = (pipeline_config, team_config)
+    for c in caches:
+        c.cache_clear()
+    yield seed_dir
+    for c in caches:
+        c.cache_clear()
+
+
+def _status(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, dict[str, str], str]:
+    """Exit code, pipeline -> its owners line, stderr of `metrics status ARGV`."""
+    args = build_parser("status").parse_args(["status", "--now", "2026-03-07T10:00:00Z", *argv])
+    code = args.func(args)
+    out, err = capsys.readouterr()
+    listed = dict(re.findall(r"^(\S+) \((?:investor|experiment)\) owners (.*)$", out, re.M))
+    return code, listed, err
+
+
+def test_status_owner_a_person_sees_the_pipelines_of_their_teams(seed_cli, capsys) -> None:  # noqa: ANN001
+    code, listed, _ = _status(capsys, "--owner", "NR")  # Data Science: secondary of profit_unit only
+    assert code == 0
+    assert listed == {"profit_unit": f"{DATA_ENG}, {DATA_SCIENCE}"}
+    code, listed, _ = _status(capsys, "--owner", "priya.rao@metrics.example.com")  # Data Engineering
+    assert (code, sorted(listed)) == (0, sorted(load_pipeline_config(SEED / "pipelines.yaml").ids))
+
+
+def test_status_owner_a_team_lists_the_pipelines_that_team_owns(seed_cli, capsys) -> None:  # noqa: ANN001
+    code, listed, _ = _status(capsys, "--owner", "team:finance")
+    assert (code, listed) == (0, {"profit_agg": f"{FINANCE}, {DATA_ENG}"})
+    code, listed, _ = _status(capsys, "--owner", "team:data-science", "--pipeline", "profit_agg")
+    assert (code, listed) == (0, {})
+
+
+@pytest.mark.parametrize("who", ["team:legal", "nobody@metrics.example.com"])
+def test_status_an_unknown_owner_is_an_error_naming_it(seed_cli, capsys, who) -> None:  # noqa: ANN001
+    code, listed, err = _status(capsys, "--owner", who)
+    assert (code, listed) == (2, {})
+    assert f"metrics status: unknown owner '{who}'" in err
+    assert "AM, PR" in err and "known teams: team:accounts, team:data-engineering, team:data-science" in err
+
+
+def test_the_dashboards_show_a_team_owner_with_its_name_and_members(tmp_path: Path) -> None:
+    pipelines, team = _seed()
+    at = datetime(2026, 3, 7, 10, tzinfo=UTC)
+    report = build(duckdb.connect().cursor(), pipelines, team, at, tmp_path / "dash", incidents=[],
+                   oncall=(None, "no schedule"))
+    index = (report.out / "index.html").read_text()
+    assert f"<td>{escape(FINANCE)} / {escape(DATA_ENG)}</td>" in index  # profit_agg's owners
+    owners = (report.out / "owners" / "index.html").read_text()
+    assert f'<a href="team-finance.html">{escape(FINANCE)}</a>' in owners
+    assert f"<td>{escape(DATA_SCIENCE)}</td><td>team:data-science</td><td>profit_unit</td>" in owners
+    page = (report.out / "owners" / "team-finance.html").read_text()
+    assert f"<h1>{escape(FINANCE)}: my pipelines</h1>" in page
+    assert "team:finance</td>" not in index + page  # never the bare reference in an owners cell

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +43,23 @@ def _instant(text: str) -> datetime:
     return t
 
 
+def _owner_text() -> Callable[[str], str]:
+    """How an owner is printed: a team expanded to its name and members (metrics_core.owners.owner_display,
+    as on the dashboards), a person as written. A team.yaml that does not load leaves owners as
+    written, with a warning: the listing is needed most when something is broken."""
+    # deferred: pydantic and the YAML models only when a command runs, not for --help
+    from metrics_core.config import ConfigError
+    from metrics_core.owners import owner_display
+    from metrics_core.team import team_config
+
+    try:
+        team = team_config()
+    except ConfigError as exc:
+        print(f"warning: owners shown as written, team.yaml did not load: {exc}", file=sys.stderr)
+        return lambda ref: ref
+    return lambda ref: owner_display(ref, team)
+
+
 def _fmt(t: datetime | None) -> str:
     return t.strftime("%Y-%m-%d %H:%M:%S UTC") if t else "-"
 
@@ -56,10 +74,12 @@ def _list(args: argparse.Namespace) -> int:
     if not rows:
         print("no incidents")
         return 0
-    print(f"{'id':<10}{'status':<10}{'sev':<7}{'pipeline':<16}{'kind':<13}{'days':<24}{'opened':<25}seen")
+    owner = _owner_text()
+    print(f"{'id':<10}{'status':<10}{'sev':<7}{'pipeline':<16}{'kind':<13}{'days':<24}{'opened':<25}"
+          f"{'seen':<6}primary owner")
     for i in rows:
         print(f"{i.id:<10}{i.status.value:<10}{i.severity:<7}{i.pipeline:<16}{i.kind.value:<13}"
-              f"{(i.partition or '-'):<24}{_fmt(i.opened_at):<25}{i.occurrences}")
+              f"{(i.partition or '-'):<24}{_fmt(i.opened_at):<25}{i.occurrences:<6}{owner(i.primary_owner)}")
     return 0
 
 
@@ -77,7 +97,8 @@ def _show(args: argparse.Namespace) -> int:
     print(f"  status {inc.status.value}  severity {inc.severity}  pipeline {inc.pipeline}"
           f"  kind {inc.kind.value}  days {inc.partition or '-'}")
     print(f"  opened {_fmt(inc.opened_at)}  pages from {_fmt(inc.page_start)}  occurrences {inc.occurrences}")
-    print(f"  owners {inc.primary_owner} (primary), {inc.secondary_owner} (incident commander)")
+    owner = _owner_text()
+    print(f"  owners {owner(inc.primary_owner)} (primary), {owner(inc.secondary_owner)} (incident commander)")
     print(f"  failing: {', '.join(inc.subjects) or '-'}")
     if inc.acked_at:
         print(f"  acked {_fmt(inc.acked_at)} by {inc.acked_by}")

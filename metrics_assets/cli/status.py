@@ -14,6 +14,7 @@ from datetime import datetime
 from checks.settings import check_settings
 from metrics_assets.publication.slo_tables import TableSlo, evaluate
 from metrics_core.config import ConfigError, pipeline_config
+from metrics_core.owners import owner_display, owner_refs_of
 from metrics_core.run_clock import RunClockError, parse_now, wall_clock
 from metrics_core.slo import Attainment
 from metrics_core.team import team_config
@@ -22,7 +23,8 @@ from resources.connections import connect
 
 def register(p: argparse.ArgumentParser) -> None:
     p.add_argument("--owner", default=None,
-                   help="only pipelines this person owns (e-mail or team.yaml person id)")
+                   help="only pipelines this owner owns: a person (e-mail or team.yaml person id; "
+                   "their teams' pipelines too) or team:<id>")
     p.add_argument("--pipeline", action="append", default=None, help="only this pipeline (repeatable)")
     p.add_argument("--now", default=None, help="as of this UTC instant (default: the wall clock)")
     p.set_defaults(func=cmd_status)
@@ -62,9 +64,10 @@ def cmd_status(args: argparse.Namespace) -> int:
             for pid in args.pipeline:
                 cfg.get(pid)  # an unknown id is named
             pids = [p for p in pids if p in args.pipeline]
+        team = team_config()
         if args.owner:
-            email = team_config().person(args.owner).email
-            pids = [p for p in pids if email in (cfg.get(p).owners.primary, cfg.get(p).owners.secondary)]
+            refs = owner_refs_of(args.owner, team)
+            pids = [p for p in pids if refs & {cfg.get(p).owners.primary, cfg.get(p).owners.secondary}]
     except (ConfigError, RunClockError) as exc:
         print(f"metrics status: {exc}", file=sys.stderr)
         return 2
@@ -72,9 +75,13 @@ def cmd_status(args: argparse.Namespace) -> int:
     with connect("metrics status") as con:
         states = evaluate(con.cursor(), cfg, now, schema)
     print(f"status as of {now:%Y-%m-%d %H:%M} UTC")
+    if args.owner and not pids:
+        print(f"\nno pipeline{' of --pipeline' if args.pipeline else ''} is owned by {args.owner} "
+              "(directly or through a team)")
     for pid in pids:
         p = cfg.get(pid)
-        print(f"\n{pid} ({p.audience.value}) owners {p.owners.primary}, {p.owners.secondary}")
+        owners = ", ".join(owner_display(o, team) for o in (p.owners.primary, p.owners.secondary))
+        print(f"\n{pid} ({p.audience.value}) owners {owners}")
         mine = [st for st in states if st.pipeline == pid]
         if not mine:
             print("  no daily investor table (no freshness SLO)")

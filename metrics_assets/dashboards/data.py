@@ -14,6 +14,7 @@ from typing import Any
 
 from metrics_core.alerting_model import Incident
 from metrics_core.config import PipelineConfig
+from metrics_core.owners import owner_display, team_id
 from metrics_core.sources import SOURCES, Source
 from metrics_core.team import TeamConfig
 
@@ -109,6 +110,9 @@ class OpsData:
         return [i for i in self.incidents if i.pipeline == pipeline]
 
     def name_of(self, email: str) -> str:
+        """A person's name, or a `team:<id>` owner expanded to its name and members."""
+        if team_id(email) is not None:
+            return owner_display(email, self.team)
         for p in self.team.people:
             if p.email == email:
                 return p.name

@@ -335,7 +335,7 @@ def owners_index(d: OpsData, owners: dict[str, str]) -> str:
     return page(
         "owners/index.html",
         "Owners",
-        f"<ul>{links}</ul>" + table(("owner", "e-mail", "pipelines"), rows),
+        f"<ul>{links}</ul>" + table(("owner", "e-mail or team", "pipelines"), rows),
         d.now,
         d.as_of,
     )
