@@ -1,33 +1,46 @@
 """The one place that assembles the code location's Definitions."""
 
-import dagster as dg
+import gc
 
-from checks.registry import load_catalogue
-from metrics_assets.alerting.runtime import AlertRuntime
-from metrics_assets.alerting.sensors import build_alert_sensors
-from metrics_assets.asset_checks import build_asset_checks
-from metrics_assets.dashboards.assets import (
-    DASHBOARDS_JOB,
-    build_dashboards_asset,
-    rebuild_dashboards_after_runs,
-)
-from metrics_assets.generator.landing import SyntheticRawSource
-from metrics_assets.ingest.raw_assets import RAW_ASSETS
-from metrics_assets.oncall.assets import build_oncall_assets
-from metrics_assets.oncall.horizon import RUNBOOK as ONCALL_RUNBOOK
-from metrics_assets.oncall.ownership import validate_ownership
-from metrics_assets.orchestration.jobs import ALL_PIPELINES_JOB, build_daily_schedule
-from metrics_assets.pipeline_policy import pipeline_stamp
-from metrics_assets.publication.publish import build_publish_assets
-from metrics_assets.transform.dbt_assets import DBT_PROJECT, build_dbt_assets, validate_dbt_models
-from metrics_assets.transform.dbt_cli import MetricsDbtCli, dbt_executable
-from metrics_core.alerting_settings import AlertingSettings, alerting_settings, roles_of
-from metrics_core.config import PipelineConfig, pipeline_config
-from metrics_core.paths import PROJECT_ROOT
-from metrics_core.rules import world
-from metrics_core.team import TeamConfig, team_config
-from resources.raw_source import RawSource
-from resources.warehouse import Warehouse
+# Loading the location allocates about a million long-lived objects (Dagster, dagster-dbt, dbt, the
+# manifest); with the cyclic GC on, Python scans them again and again while they are created:
+# 3.9 s cold, 2.3 s with the GC paused (scripts/bench_startup.py, BENCHMARKS.md). Paused for the
+# imports, then those objects are frozen out of every later collection and the GC runs as before.
+_GC_WAS_ON = gc.isenabled()
+gc.disable()
+try:
+    import dagster as dg
+
+    from checks.registry import load_catalogue
+    from metrics_assets.alerting.runtime import AlertRuntime
+    from metrics_assets.alerting.sensors import build_alert_sensors
+    from metrics_assets.asset_checks import build_asset_checks
+    from metrics_assets.dashboards.assets import (
+        DASHBOARDS_JOB,
+        build_dashboards_asset,
+        rebuild_dashboards_after_runs,
+    )
+    from metrics_assets.generator.landing import SyntheticRawSource
+    from metrics_assets.ingest.raw_assets import RAW_ASSETS
+    from metrics_assets.oncall.assets import build_oncall_assets
+    from metrics_assets.oncall.horizon import RUNBOOK as ONCALL_RUNBOOK
+    from metrics_assets.oncall.ownership import validate_ownership
+    from metrics_assets.orchestration.jobs import ALL_PIPELINES_JOB, build_daily_schedule
+    from metrics_assets.pipeline_policy import pipeline_stamp
+    from metrics_assets.publication.publish import build_publish_assets
+    from metrics_assets.transform.dbt_assets import DBT_PROJECT, build_dbt_assets, validate_dbt_models
+    from metrics_assets.transform.dbt_cli import MetricsDbtCli, dbt_executable
+    from metrics_core.alerting_settings import AlertingSettings, alerting_settings, roles_of
+    from metrics_core.config import PipelineConfig, pipeline_config
+    from metrics_core.paths import PROJECT_ROOT
+    from metrics_core.rules import world
+    from metrics_core.team import TeamConfig, team_config
+    from resources.raw_source import RawSource
+    from resources.warehouse import Warehouse
+finally:
+    gc.freeze()
+    if _GC_WAS_ON:
+        gc.enable()
 
 
 def build_resources(warehouse: Warehouse | None = None) -> dict[str, object]:

@@ -16,11 +16,11 @@
 {% macro metrics_window(cfg, name=none) -%}
     {%- set meta = cfg.get('meta') or {} -%}
     {%- set name = name or (model.name if model is defined else '?') -%}
-    {%- set min_date = metrics_var('min_date') -%}
-    {%- set max_date = metrics_var('max_date') -%}
-    {%- if not execute or not min_date or not max_date -%}
+    {%- if not execute -%}
         {{ return({'start': '1970-01-01', 'end': '1970-01-02'}) }}
     {%- endif -%}
+    {%- set min_date = window_bound('min_date') -%}
+    {%- set max_date = window_bound('max_date') -%}
     {%- set lookbacks = metrics_var('lookback_days', {}) -%}
     {%- if name not in lookbacks -%}
         {{ exceptions.raise_compiler_error("model " ~ name ~ " has no entry in var lookback_days: "
@@ -48,6 +48,24 @@
         {%- set end = d.date(nxt // 12, nxt % 12 + 1, 1) -%}
     {%- endif -%}
     {{ return({'start': start.isoformat(), 'end': end.isoformat()}) }}
+{%- endmacro %}
+
+{#- One end of the run's window: the var when dbt is run by hand (--vars from dbt_vars), else the
+    environment Dagster sets for its runs (METRICS_DBT_MIN_DATE / METRICS_DBT_MAX_DATE, from
+    metrics_core.dbt_vars.dbt_window_env). Read only when executing: a var that changes from run
+    to run makes dbt re-parse the whole project (~2.6 s a run), an environment variable that
+    parsing never reads does not. -#}
+{% macro window_bound(name) -%}
+    {%- set value = var(name, none) -%}
+    {%- if value is none -%}
+        {%- set value = env_var('METRICS_DBT_' ~ (name | upper), '') -%}
+    {%- endif -%}
+    {%- if not value -%}
+        {{ exceptions.raise_compiler_error(
+            "dbt var '" ~ name ~ "' is required: run dbt with --vars from metrics_core.dbt_vars.dbt_vars_json(start, end)"
+            ~ " or with METRICS_DBT_" ~ (name | upper) ~ " set (metrics_core.dbt_vars.dbt_window_env)") }}
+    {%- endif -%}
+    {{ return(value) }}
 {%- endmacro %}
 
 {#- The current model's window, as SQL date literals. -#}

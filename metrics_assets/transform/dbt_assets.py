@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from metrics_assets.publication.hook import log_stopped_publication
 from metrics_assets.transform.dbt_cli import dbt_executable
 from metrics_assets.transform.dbt_translator import MetricsDbtTranslator, node_meta
 from metrics_core.config import ConfigError, PipelineConfig
-from metrics_core.dbt_vars import dbt_vars_json
+from metrics_core.dbt_vars import dbt_rule_vars_json, dbt_window_env
 from metrics_core.paths import DBT_PROJECT_DIR
 from metrics_core.run_clock import incomplete_days, refusal_message, run_now
 from resources.connections import backend_from_env
@@ -130,12 +131,18 @@ def build_dbt_assets(pipelines: PipelineConfig) -> dg.AssetsDefinition:
         # The dbt subprocess opens the file itself: this step holds the warehouse lock for it.
         if warehouse.backend == "duckdb":  # dbt's profile reads the file from this variable
             os.environ["METRICS_DUCKDB_PATH"] = warehouse.path
+        # the window goes in the environment, the rule vars (the same every run) in --vars: dbt then
+        # keeps its partial parse from the run before (macros/window.sql, window_bound)
+        os.environ.update(dbt_window_env(start, end))
         with warehouse.hold(f"dbt build {start}..{end}"):
             invocation = dbt.cli(
-                ["build", "--vars", dbt_vars_json(start, end)], context=context, raise_on_error=False
+                ["build", "--vars", dbt_rule_vars_json()], context=context, raise_on_error=False
             )
             yield from invocation.stream()
             _record_fingerprints(context, warehouse, start, end, started)
+        keep_partial_parse(
+            invocation.target_path, Path(DBT_PROJECT.project_dir) / DBT_PROJECT.target_path, context.log
+        )
         broken = failed_models(invocation.get_artifact("run_results.json"))
         if broken:
             raise dg.Failure(
@@ -145,6 +152,25 @@ def build_dbt_assets(pipelines: PipelineConfig) -> dg.AssetsDefinition:
 
     # a failed dbt step (a failing model or blocking dbt test) skips every investor step: log their refusal
     return metrics_dbt_models.with_hooks({log_stopped_publication})
+
+
+def keep_partial_parse(run_target: Path, project_target: Path, log) -> None:
+    """Make this invocation's parse the one the next invocation starts from.
+
+    dagster-dbt gives every invocation its own target directory and seeds it with the project
+    target's partial_parse.msgpack, written by `dbt parse` at setup for another profile (another
+    DuckDB path): dbt rejected it and parsed the whole project in every run (~2.6 s). dbt checks
+    the file against the project, vars and profile, so a stale one costs a full parse, never a
+    wrong build. Replaced atomically; a read-only project (an image) keeps the one it has."""
+    src = run_target / "partial_parse.msgpack"
+    if not src.exists():
+        return
+    tmp = project_target / f".partial_parse.{os.getpid()}.msgpack"
+    try:
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, project_target / "partial_parse.msgpack")
+    except OSError as exc:
+        log.warning(f"dbt partial parse not kept in {project_target} (the next run parses in full): {exc}")
 
 
 def failed_models(run_results: dict) -> list[str]:
