@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -48,6 +49,14 @@ class Warehouse(dg.ConfigurableResource):
     @property
     def path(self) -> str:
         return self.duckdb_path or str(duckdb_path())
+
+    @property
+    def identity(self) -> str:
+        """Which warehouse this is (caches kept per warehouse: dbt's parse)."""
+        if self.backend == "duckdb":
+            return f"duckdb:{Path(self.path).resolve()}"
+        env = os.environ
+        return f"{self.backend}:{env.get('SNOWFLAKE_ACCOUNT', '')}/{env.get('SNOWFLAKE_DATABASE', '')}"
 
     @contextmanager
     def hold(self, what: str = "") -> Iterator[None]:

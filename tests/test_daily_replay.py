@@ -33,6 +33,7 @@ import pytest
 
 from checks.settings import check_settings
 from metrics_core.config import pipeline_config
+from metrics_core.paths import DBT_PROJECT_DIR
 from metrics_core.run_clock import RUN_CLOCK_TAG
 from tests import reference_metrics as ref
 from tests.world import HISTORY_START, definitions, range_tags
@@ -145,6 +146,18 @@ def test_every_morning_published_its_day(replay: Replay, con):
         f"\nreplay: {len(REPLAY)} daily runs, {sum(replay.seconds.values()):.0f} s "
         f"({min(replay.seconds.values()):.0f}-{max(replay.seconds.values()):.0f} s each)"
     )
+
+
+def test_every_morning_after_the_first_skipped_dbts_parse(replay: Replay):
+    """The window reaches dbt in the environment and each run keeps its parse for the next
+    (metrics_assets/transform/dbt_parse_cache.py): no morning re-parses the whole project."""
+    for d in REPLAY[1:]:
+        run_id = replay.runs[d].run_id
+        logs = list((DBT_PROJECT_DIR / "target").glob(f"metrics_dbt_models-{run_id[:7]}-*/dbt.log"))
+        assert len(logs) == 1, (d, logs)
+        text = logs[0].read_text()
+        assert "Unable to do partial parsing" not in text, f"the run for {d} parsed the whole dbt project"
+        assert "skipping partial parsing" in text or "Partial parsing enabled" in text, d
 
 
 # ------------------------------------------------------------------------------ profit

@@ -2,7 +2,6 @@
 
 import json
 import os
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from dagster_dbt import DbtCliResource, DbtProject, dbt_assets
 from metrics_assets.orchestration import run_log
 from metrics_assets.orchestration.partitions import DAILY, SINGLE_RUN, days_in, window_of
 from metrics_assets.publication.hook import log_stopped_publication
+from metrics_assets.transform import dbt_parse_cache as parse_cache
 from metrics_assets.transform.dbt_cli import dbt_executable
 from metrics_assets.transform.dbt_translator import MetricsDbtTranslator, node_meta
 from metrics_core.config import ConfigError, PipelineConfig
@@ -134,15 +134,19 @@ def build_dbt_assets(pipelines: PipelineConfig) -> dg.AssetsDefinition:
         # the window goes in the environment, the rule vars (the same every run) in --vars: dbt then
         # keeps its partial parse from the run before (macros/window.sql, window_bound)
         os.environ.update(dbt_window_env(start, end))
+        project_target = Path(DBT_PROJECT.project_dir) / DBT_PROJECT.target_path
+        target = parse_cache.run_target(project_target, context.op_execution_context.op.name, context.run_id)
+        parse_cache.seed(target, project_target, warehouse.identity)
         with warehouse.hold(f"dbt build {start}..{end}"):
             invocation = dbt.cli(
-                ["build", "--vars", dbt_rule_vars_json()], context=context, raise_on_error=False
+                ["build", "--vars", dbt_rule_vars_json()], context=context, raise_on_error=False,
+                target_path=target,
             )
             yield from invocation.stream()
             _record_fingerprints(context, warehouse, start, end, started)
-        keep_partial_parse(
-            invocation.target_path, Path(DBT_PROJECT.project_dir) / DBT_PROJECT.target_path, context.log
-        )
+        not_kept = parse_cache.keep(target, project_target, warehouse.identity)
+        if not_kept:
+            context.log.warning(f"dbt's parse not kept for the next run (it will parse in full): {not_kept}")
         broken = failed_models(invocation.get_artifact("run_results.json"))
         if broken:
             raise dg.Failure(
@@ -152,25 +156,6 @@ def build_dbt_assets(pipelines: PipelineConfig) -> dg.AssetsDefinition:
 
     # a failed dbt step (a failing model or blocking dbt test) skips every investor step: log their refusal
     return metrics_dbt_models.with_hooks({log_stopped_publication})
-
-
-def keep_partial_parse(run_target: Path, project_target: Path, log) -> None:
-    """Make this invocation's parse the one the next invocation starts from.
-
-    dagster-dbt gives every invocation its own target directory and seeds it with the project
-    target's partial_parse.msgpack, written by `dbt parse` at setup for another profile (another
-    DuckDB path): dbt rejected it and parsed the whole project in every run (~2.6 s). dbt checks
-    the file against the project, vars and profile, so a stale one costs a full parse, never a
-    wrong build. Replaced atomically; a read-only project (an image) keeps the one it has."""
-    src = run_target / "partial_parse.msgpack"
-    if not src.exists():
-        return
-    tmp = project_target / f".partial_parse.{os.getpid()}.msgpack"
-    try:
-        shutil.copyfile(src, tmp)
-        os.replace(tmp, project_target / "partial_parse.msgpack")
-    except OSError as exc:
-        log.warning(f"dbt partial parse not kept in {project_target} (the next run parses in full): {exc}")
 
 
 def failed_models(run_results: dict) -> list[str]:
