@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 
 import dagster as dg
@@ -53,6 +54,8 @@ def test_rematerializing_a_partition_is_identical(small_world, tmp_path):
     day = date(2026, 9, 5)
     res = run_range(defs, dg.DagsterInstance.ephemeral(), day, day)
     assert res.get_step_success_events(), "the re-run did nothing"
+    leaked = sorted(k for k in os.environ if k.startswith("METRICS_DBT_M"))
+    assert not leaked, f"the dbt step left its window in this process's environment: {leaked}"
     after = _mart_fingerprints(path)
     changed = {t: (before[t], after.get(t)) for t in before if after.get(t) != before[t]}
     assert not changed, f"re-materializing {day} changed: {changed}"

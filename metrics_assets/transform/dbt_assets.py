@@ -2,6 +2,8 @@
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -131,17 +133,17 @@ def build_dbt_assets(pipelines: PipelineConfig) -> dg.AssetsDefinition:
         # The dbt subprocess opens the file itself: this step holds the warehouse lock for it.
         if warehouse.backend == "duckdb":  # dbt's profile reads the file from this variable
             os.environ["METRICS_DUCKDB_PATH"] = warehouse.path
-        # the window goes in the environment, the rule vars (the same every run) in --vars: dbt then
-        # keeps its partial parse from the run before (macros/window.sql, window_bound)
-        os.environ.update(dbt_window_env(start, end))
         project_target = Path(DBT_PROJECT.project_dir) / DBT_PROJECT.target_path
         target = parse_cache.run_target(project_target, context.op_execution_context.op.name, context.run_id)
         parse_cache.seed(target, project_target, warehouse.identity)
         with warehouse.hold(f"dbt build {start}..{end}"):
-            invocation = dbt.cli(
-                ["build", "--vars", dbt_rule_vars_json()], context=context, raise_on_error=False,
-                target_path=target,
-            )
+            # the window goes in dbt's environment, the rule vars (the same every run) in --vars: dbt
+            # then keeps its partial parse from the run before (macros/window.sql, window_bound)
+            with _environ(dbt_window_env(start, end)):  # dagster-dbt copies os.environ at start
+                invocation = dbt.cli(
+                    ["build", "--vars", dbt_rule_vars_json()], context=context, raise_on_error=False,
+                    target_path=target,
+                )
             yield from invocation.stream()
             _record_fingerprints(context, warehouse, start, end, started)
         not_kept = parse_cache.keep(target, project_target, warehouse.identity)
@@ -156,6 +158,22 @@ def build_dbt_assets(pipelines: PipelineConfig) -> dg.AssetsDefinition:
 
     # a failed dbt step (a failing model or blocking dbt test) skips every investor step: log their refusal
     return metrics_dbt_models.with_hooks({log_stopped_publication})
+
+
+@contextmanager
+def _environ(updates: dict[str, str]) -> Iterator[None]:
+    """`updates` in os.environ for the block only: a run's window must not outlive its step in a
+    process that runs more steps (the in-process executor, tests)."""
+    before = {k: os.environ.get(k) for k in updates}
+    os.environ.update(updates)
+    try:
+        yield
+    finally:
+        for k, v in before.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def failed_models(run_results: dict) -> list[str]:
