@@ -142,16 +142,17 @@ def build_check_step(name: str, checks: list[CheckDef]) -> dg.AssetChecksDefinit
         selected = context.selected_asset_check_keys
         done: list[CheckOutcome] = []
         memo: dict = {}  # what two checks of this step both read is computed once (same window)
-        for key, check in by_key.items():
-            if key not in selected:
-                continue
-            outcomes = evaluate(check, warehouse, days, run_id=context.run.run_id, now=now, memo=memo)
-            done += outcomes
-            for o in outcomes:
-                if o.failed:
-                    context.log.warning(f"{check.key} {o.day}: {o.status}: {o.message}")
-            yield result_for(check, outcomes)
-        history.append(warehouse, done)  # one write for the step's evaluations
+        with warehouse.session(name):  # one connection for the step's queries
+            for key, check in by_key.items():
+                if key not in selected:
+                    continue
+                outcomes = evaluate(check, warehouse, days, run_id=context.run.run_id, now=now, memo=memo)
+                done += outcomes
+                for o in outcomes:
+                    if o.failed:
+                        context.log.warning(f"{check.key} {o.day}: {o.status}: {o.message}")
+                yield result_for(check, outcomes)
+            history.append(warehouse, done)  # one write for the step's evaluations
 
     # a failed blocking check skips the investor steps below it: log their refusal
     return _checks.with_hooks({log_stopped_publication})

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ class Warehouse(dg.ConfigurableResource):
     duckdb_path: str = ""
     _snowflake: Any = PrivateAttr(default=None)
     _run_id: str = PrivateAttr(default="")
+    _session: Any = PrivateAttr(default=None)  # the step's open DuckDB connection (session())
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         # the run id names this process as the holder of the warehouse file
@@ -78,9 +79,34 @@ class Warehouse(dg.ConfigurableResource):
 
         On DuckDB the connection is taken under the warehouse lock (resources/warehouse_lock.py):
         a busy file makes this wait, then raise WarehouseBusy naming the holder."""
+        if self._session is not None:  # inside session(): the step's connection, closed by it
+            try:
+                yield self._session
+            except BaseException:
+                _rollback_if_open(self._session)  # what follows in the step starts clean
+                raise
+            return
         path = self.path if self.backend == "duckdb" else None
         with connect("metrics", backend=self.backend, path=path, run_id=self._run_id) as con:
             yield con
+
+    @contextmanager
+    def session(self, what: str = "") -> Iterator[None]:
+        """One DuckDB connection for a whole step: every connect() inside the block reuses it.
+
+        Opening the file costs ~16 ms and closing it a checkpoint; a daily run's check and publish
+        steps opened it ~180 times (~4 s of a 19 s run at SF 0.02). The warehouse lock is held for
+        the block, as the dbt step holds it for its subprocess. Nested sessions are one session. On
+        Snowflake this is a no-op: connections stay per call."""
+        if self.backend != "duckdb" or self._session is not None:
+            yield
+            return
+        with hold(self.path, what=what or "metrics", run_id=self._run_id), self.connect() as con:
+            self._session = con
+            try:
+                yield
+            finally:
+                self._session = None
 
     def query_df(self, sql: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
         with self.connect() as con:
@@ -95,6 +121,15 @@ class Warehouse(dg.ConfigurableResource):
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
         with self.connect() as con:
             con.cursor().execute(sql, params or [])
+
+
+def _rollback_if_open(con: Any) -> None:
+    """Roll back a transaction the failed block left open; none open is fine."""
+    # deferred: only the configured backend's driver is imported
+    import duckdb
+
+    with suppress(duckdb.Error):  # none was active
+        con.rollback()
 
 
 def snowflake_resource_from_env() -> Any:

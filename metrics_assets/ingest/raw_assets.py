@@ -66,14 +66,15 @@ def _build(source: Source) -> dg.AssetsDefinition:
         if incomplete_days(days_in(start, end), now):
             raise dg.Failure(description=refusal_message(f"raw/{source.name}", days_in(start, end), now))
         started = datetime.now(UTC).replace(tzinfo=None)
-        raw_source.land(warehouse, source, start, end, now=now)
-        with warehouse.connect() as con:
-            fp = run_log.fingerprint(
-                con, source.table, source.partition_column, start, end, warehouse.backend
+        with warehouse.session(f"raw/{source.name}"):  # one connection for the step
+            raw_source.land(warehouse, source, start, end, now=now)
+            with warehouse.connect() as con:
+                fp = run_log.fingerprint(
+                    con, source.table, source.partition_column, start, end, warehouse.backend
+                )
+            run_log.record(
+                warehouse, context.run_id, raw_key(source.name).to_user_string(), start, end, started, fp
             )
-        run_log.record(
-            warehouse, context.run_id, raw_key(source.name).to_user_string(), start, end, started, fp
-        )
         return dg.MaterializeResult(
             metadata={
                 "dagster/row_count": fp.rows,

@@ -236,10 +236,11 @@ def gate_status(
         for r in rows.to_dict("records"):
             seen[(r["asset"], r["check_name"], to_date(r["partition_day"]))] = r
     fresh: list[CheckOutcome] = []
+    memo: dict = {}  # one warehouse state: what two gates both read is computed once (checks/core.py)
     for g in gates:
         missing = [d for d in days if (g.asset, g.name, d) not in seen]
         if missing:
-            outs = evaluate(g, warehouse, missing, run_id=run_id, now=now)
+            outs = evaluate(g, warehouse, missing, run_id=run_id, now=now, memo=memo)
             fresh.extend(outs)
             for o in outs:
                 seen[(g.asset, g.name, o.day)] = {"status": o.status, "message": o.message}
@@ -1009,27 +1010,28 @@ def _build(name: str, spec: InvestorTable, cfg: PipelineConfig, cat: Catalogue) 
         start, end = window_of(context)
         days = days_in(start, end)
         now = run_now(context)
-        try:
-            report = publish_table(
-                warehouse,
-                name,
-                days,
-                run_id=context.run_id,
-                approved_by=context.run.tags.get(tag),
-                now=now,
-            )
-        except Exception as exc:
-            log_refusals(
-                warehouse,
-                [name],
-                days,
-                f"publication failed: {type(exc).__name__}: {exc}"[:1000],
-                run_id=context.run_id,
-            )
-            raise
-        if spec.has_daily_slo:  # the owners' SLO rows of this table, as of this run's clock
-            slo_tables.refresh(warehouse, cfg, now, pub.schema_, tables=[name],
-                               run=(context.run_id, slo_tables.trigger_of(context.run.tags)))
+        with warehouse.session(f"publish {name}"):  # one connection for the step's queries
+            try:
+                report = publish_table(
+                    warehouse,
+                    name,
+                    days,
+                    run_id=context.run_id,
+                    approved_by=context.run.tags.get(tag),
+                    now=now,
+                )
+            except Exception as exc:
+                log_refusals(
+                    warehouse,
+                    [name],
+                    days,
+                    f"publication failed: {type(exc).__name__}: {exc}"[:1000],
+                    run_id=context.run_id,
+                )
+                raise
+            if spec.has_daily_slo:  # the owners' SLO rows of this table, as of this run's clock
+                slo_tables.refresh(warehouse, cfg, now, pub.schema_, tables=[name],
+                                   run=(context.run_id, slo_tables.trigger_of(context.run.tags)))
         for unit, why in sorted(report.refused.items()):
             context.log.warning(f"{report.table}: refused {unit}: {why}")
         for unit, why in sorted(report.pending.items()):
