@@ -58,9 +58,6 @@ def cases(validate: bool) -> list[tuple[str, str, list[str], float | None]]:
         ("cmd", "metrics oncall who", [*METRICS, "oncall", "who"], 1.0),
         ("load", "definitions load (import + build_definitions)", [PY, "-c", DEFS], 2.0),
         ("load", "import metrics_assets.definitions", [PY, "-c", "import metrics_assets.definitions"], None),
-        # not what the code does: the same load with the cyclic GC paused, then frozen (a proposal)
-        ("load", "definitions load, GC paused during it + gc.freeze() (proposal)",
-         [PY, "-c", f"import gc; gc.disable(); {DEFS}; gc.freeze(); gc.enable()"], None),
     ]
     if validate:
         dagster = str(Path(PY).with_name("dagster"))

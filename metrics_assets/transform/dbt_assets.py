@@ -195,7 +195,7 @@ def _record_fingerprints(
     nodes = json.loads(DBT_PROJECT.manifest_path.read_text())["nodes"]
     selected = {k.to_user_string() for k in context.selected_asset_keys}
     fingerprints = []
-    with warehouse.connect() as con:
+    with warehouse.session("dbt fingerprints"), warehouse.connect() as con:  # one connection for all
         for node in nodes.values():
             if node["resource_type"] != "model" or node["name"] not in selected:
                 continue
@@ -211,5 +211,5 @@ def _record_fingerprints(
                 context.log.warning(f"no fingerprint for {table}: {exc}")
                 continue
             fingerprints.append((node["name"], fp))
-    for name, fp in fingerprints:
-        run_log.record(warehouse, context.run_id, name, start, end, started, fp)
+        for name, fp in fingerprints:
+            run_log.record(warehouse, context.run_id, name, start, end, started, fp)
