@@ -101,8 +101,8 @@ class Warehouse(dg.ConfigurableResource):
         if self.backend != "duckdb" or self._session is not None:
             yield
             return
-        with hold(self.path, what=what or "metrics", run_id=self._run_id), self.connect() as con:
-            self._session = con
+        with connect(what or "metrics", backend="duckdb", path=self.path, run_id=self._run_id) as con:
+            self._session = con  # the lock is taken once, naming the step as its holder
             try:
                 yield
             finally:

@@ -18,7 +18,10 @@ from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT))
+
+from benchmark import _step_seconds  # noqa: E402  (the benchmark's reading of the event log)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,19 +70,6 @@ def main(argv: list[str] | None = None) -> int:
         for key, s in sorted(steps.items(), key=lambda kv: -kv[1])[: a.top]:
             print(f"  {s:7.2f} s  {key}")
     return 0
-
-
-def _step_seconds(instance, run_id: str) -> dict[str, float]:
-    started, out = {}, {}
-    for rec in instance.all_logs(run_id):
-        ev = rec.dagster_event
-        if ev is None:
-            continue
-        if ev.event_type_value == "STEP_START":
-            started[ev.step_key] = rec.timestamp
-        elif ev.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and ev.step_key in started:
-            out[ev.step_key] = rec.timestamp - started[ev.step_key]
-    return out
 
 
 if __name__ == "__main__":
