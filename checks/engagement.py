@@ -8,8 +8,10 @@ from typing import Any
 
 import pandas as pd
 
+from checks import day_cache
 from checks.baseline import fill_series, history_start, score_days
 from checks.core import DayResult, EvalContext, implements, to_date
+from checks.day_cache import day_fingerprints
 from checks.relations import relation
 from checks.sql import dwindow, portable_regex, regex_search, ts, window
 from metrics_core.rules import metric_rules
@@ -57,36 +59,61 @@ def event_freshness(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     return out
 
 
+# the raw app_events columns the counts read: a day's fingerprint covers every one of them
+EVENT_COLUMNS = (
+    "event_id", "user_id", "device_id", "session_hint", "event_type", "event_time", "received_at", "ip",
+    "user_agent", "schema_version",
+)
+
+
 def metric_event_counts(
     ctx: EvalContext, start: date, end: date, null_columns: tuple[str, ...] = ()
 ) -> dict[date, dict[str, Any]]:
     """Per event day of raw.app_events in [start, end): received rows, and of the deduplicated
     events (first received copy) the bot events, the anonymous ones (no user id) and the counted
     ones, by the metric's own rules (config/metrics.yaml, as int_app_events_window applies them);
-    `null_columns` adds the NULLs of those columns among the non-bot events (null_<column>)."""
-    # computed once per step and window, with the NULLs of every critical field of app_events, for
-    # the two raw checks that read it (events volume, null rates): it dedups the whole history window
+    `null_columns` adds the NULLs of those columns among the non-bot events (null_<column>).
+
+    Every count of a day depends only on that day's raw rows (copies of an event share its
+    event_time; flooding is per ip and day), so past days are kept in ops.check_day_cache and
+    only days whose raw rows changed are computed again (checks/day_cache.py). Within a step the
+    result is shared by the two raw checks that read it (events volume, null rates)."""
     columns = tuple(sorted({*null_columns, *ctx.settings.critical_fields.fields.get("app_events", {})}))
-    key = ("metric_event_counts", start, end, columns)
-    if key not in ctx.memo:
-        ctx.memo[key] = _metric_event_counts(ctx, start, end, columns)
-    return ctx.memo[key]
+    memo_key = ("metric_event_counts", start, end, columns)
+    if memo_key not in ctx.memo:
+        ctx.memo[memo_key] = _kept_event_counts(ctx, start, end, columns)
+    return ctx.memo[memo_key]
 
 
-def _metric_event_counts(
+def _kept_event_counts(
     ctx: EvalContext, start: date, end: date, null_columns: tuple[str, ...]
 ) -> dict[date, dict[str, Any]]:
+    fingerprints = day_fingerprints(
+        ctx, "raw.app_events", "event_time", sorted({*EVENT_COLUMNS, *null_columns}), start, end
+    )
+    sql, params = _event_counts_query(ctx, null_columns)
+    key = day_cache.rule_key(sql, params)
+    return day_cache.per_day(
+        ctx,
+        "raw/app_events:metric_event_counts",
+        key,
+        fingerprints,
+        lambda days: _metric_event_counts(ctx, days, null_columns),
+    )
+
+
+def _event_counts_query(ctx: EvalContext, null_columns: tuple[str, ...]) -> tuple[str, list[Any]]:
+    """The counts query over `{days}` (an OR of event_time ranges, bound first), and its rule parameters."""
     rules = metric_rules()
     backend = ctx.warehouse.backend
     nulls = "".join(
         f", sum(case when not is_bot and {c} is null then 1 else 0 end) as null_{c}" for c in null_columns
     )
-    return ctx.by_day(
-        f"""
+    sql = f"""
         with r as (
             select event_id, user_id, device_id, session_hint, event_type, event_time, received_at, ip,
                    user_agent, schema_version
-            from raw.app_events where event_time >= ? and event_time < ?
+            from raw.app_events where {{days}}
         ),
         dup as (select event_id from r group by event_id having count(*) > 1),
         d as (
@@ -122,9 +149,19 @@ def _metric_event_counts(
                sum(case when not is_bot and user_id is not null then 1 else 0 end) as counted{nulls}
         from f join received on received.day = f.day
         group by f.day
-        """,
-        [ts(start), ts(end), rules.max_events_per_ip_minute, portable_regex(rules.bot_regex, backend)],
-    )
+        """
+    return sql, [rules.max_events_per_ip_minute, portable_regex(rules.bot_regex, backend)]
+
+
+def _metric_event_counts(
+    ctx: EvalContext, days: list[date], null_columns: tuple[str, ...]
+) -> dict[date, dict[str, Any]]:
+    """The counts of exactly `days` (each day is computed from its own raw rows only)."""
+    sql, params = _event_counts_query(ctx, null_columns)
+    ranges = day_cache.day_ranges(days)
+    predicate = " or ".join(["(event_time >= ? and event_time < ?)"] * len(ranges))
+    bounds = [ts(b) for r in ranges for b in r]
+    return ctx.by_day(sql.replace("{days}", f"({predicate})"), [*bounds, *params])
 
 
 @implements("raw/app_events", "events_volume_vs_weekday_baseline")

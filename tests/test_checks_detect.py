@@ -8,6 +8,7 @@ and evaluates again.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -37,6 +38,7 @@ DAY = date(2025, 4, 15)  # a Tuesday with 3+ months of history
 def clean_world() -> Path:
     """Raw sources and dbt marts for [START, END), built once per test process."""
     work = Path(tempfile.mkdtemp(prefix="checks_world_"))
+    atexit.register(shutil.rmtree, work, True)  # one world per test process, gone with it
     db = work / "clean.duckdb"
     generate_range(str(db), START, END, SF, SEED, date(2025, 1, 1), quiet=True)
     env = {
@@ -443,6 +445,58 @@ def test_events_volume_ignores_rows_the_metric_filters(tmp_path: Path, name: str
     fault("dau_drop", share=0.4)(wh)
     [lost] = evaluate(check, wh, [DAY])
     assert lost.status == "fail", lost.message
+
+
+def test_event_counts_keep_past_days_and_recompute_only_changed_ones(tmp_path: Path, monkeypatch):
+    """The raw app_events counts are kept per day (ops.check_day_cache): a second evaluation
+    computes no day again, a day whose raw rows changed (a late event, a fault) is computed again
+    and only it, other rules or columns compute every day, and kept days equal computed ones."""
+    from checks import engagement
+    from checks.core import EvalContext, utc_now
+    from checks.settings import check_settings
+
+    wh = world_copy(tmp_path / "w.duckdb")
+    lo, hi = DAY - timedelta(days=20), DAY + timedelta(days=1)
+    computed: list[list[date]] = []
+    real = engagement._metric_event_counts
+
+    def spy(ctx, days, cols):
+        computed.append(sorted(days))
+        return real(ctx, days, cols)
+
+    monkeypatch.setattr(engagement, "_metric_event_counts", spy)
+
+    def counts(cols: tuple[str, ...] = ()):
+        return engagement.metric_event_counts(EvalContext(wh, check_settings(), utc_now()), lo, hi, cols)
+
+    first = counts()
+    assert computed == [sorted(first)] and len(first) == 21
+    assert counts() == first and computed[1:] == []  # every day kept
+    late = DAY - timedelta(days=3)
+    sql(
+        wh,
+        "insert into raw.app_events select * replace (event_id || '-late' as event_id, "
+        f"received_at + interval 2 day as received_at) from raw.app_events "
+        f"where cast(event_time as date) = '{late}' and user_id is not null limit 5",
+    )
+    after = counts()
+    assert computed[1:] == [[late]]
+    assert after[late]["counted"] == first[late]["counted"] + 5
+    assert {d: r for d, r in after.items() if d != late} == {d: r for d, r in first.items() if d != late}
+    kept_cols = tuple(sorted(check_settings().critical_fields.fields["app_events"]))
+    whole = real(EvalContext(wh, check_settings(), utc_now()), sorted(after), kept_cols)
+    assert {d: {k: int(v) for k, v in r.items()} for d, r in whole.items()} == after
+    edited = DAY - timedelta(days=9)  # a value changed in place: same ids, same row count
+    sql(
+        wh,
+        "update raw.app_events set user_agent = 'Googlebot/2.1' where event_id in (select event_id from "
+        f"raw.app_events where cast(event_time as date) = '{edited}' order by event_id limit 40)",
+    )
+    edited_counts = counts()
+    assert computed[2:] == [[edited]] and edited_counts[edited]["bots"] > after[edited]["bots"]
+    computed.clear()
+    counts(("user_agent",))  # another column counted: another key, every day computed
+    assert computed == [sorted(first)]
 
 
 def test_orders_volume_ignores_test_and_duplicate_rows(tmp_path: Path):
