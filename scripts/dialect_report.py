@@ -4,7 +4,8 @@ Reads the models' SQL as dbt would compile it for Snowflake, without a connectio
 SQL (Jinja statements, expressions and comments removed, so `{% for _ in range(12) %}` is Jinja, not
 SQL) plus the SQL of every project macro it calls, transitively, in the variant Snowflake runs:
 a dispatched macro `x` contributes `snowflake__x` or else `default__x`, never `duckdb__x`. Macros
-no model calls (the window_replace strategy, test helpers) are reported on their own.
+no model calls (test helpers) are reported on their own; a project materialization a model names
+(window_replace) counts as called by that model.
 
 Flagged are constructs Snowflake rejects or means differently; a construct both accept (`::`
 casts, QUALIFY, SELECT * EXCLUDE / REPLACE, ILIKE ANY, date_trunc, datediff/dateadd, count_if,
@@ -69,6 +70,10 @@ _SQL_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.DOTALL)
 _STRING = re.compile(r"'(?:[^']|'')*'")
 _MACRO = re.compile(r"\{%-?\s*macro\s+(\w+)\s*\(.*?%\}(.*?)\{%-?\s*endmacro\s*-?%\}", re.DOTALL)
 _CALL = re.compile(r"\b(\w+)\s*\(")
+_MATERIALIZATION = re.compile(
+    r"\{%-?\s*materialization\s+(\w+)\s*,.*?%\}(.*?)\{%-?\s*endmaterialization\s*-?%\}", re.DOTALL
+)
+_MATERIALIZED = re.compile(r"materialized\s*=\s*['\"](\w+)['\"]")
 
 
 def _blank(match: re.Match[str]) -> str:
@@ -91,11 +96,23 @@ def jinja_calls(text: str) -> set[str]:
 
 
 def load_macros(macros_dir: Path) -> dict[str, str]:
+    """Macro name -> body; a project materialization `x` as `materialization_x` (dbt's own name)."""
     out: dict[str, str] = {}
     for path in sorted(macros_dir.rglob("*.sql")):
-        for m in _MACRO.finditer(path.read_text()):
+        text = path.read_text()
+        for m in _MACRO.finditer(text):
             out[m.group(1)] = m.group(2)
+        for m in _MATERIALIZATION.finditer(text):
+            out[f"materialization_{m.group(1)}"] = m.group(2)
     return out
+
+
+def materialization_of(text: str, macros: dict[str, str]) -> list[str]:
+    """The project materialization a model's config names, if it is one (its statements are sent
+    to Snowflake with the model's select)."""
+    m = _MATERIALIZED.search(text)
+    name = f"materialization_{m.group(1)}" if m else ""
+    return [name] if name in macros else []
 
 
 def snowflake_variant(name: str, macros: dict[str, str]) -> list[str]:
@@ -141,7 +158,8 @@ def report(models_dir: Path = MODELS, macros_dir: Path = MACROS) -> dict[str, li
     for path in sorted(models_dir.rglob("*.sql")):
         text = path.read_text()
         found = [f"{path.name}:{line}: {name}: {ex}" for name, line, ex in findings(text)]
-        for macro in reachable(text, macros):
+        mats = materialization_of(text, macros)
+        for macro in mats + reachable(text + "".join(macros[m] for m in mats), macros):
             used.add(macro)
             found += [f"macro {macro}: {name}: {ex}" for name, _, ex in findings(macros[macro])]
         out[path.stem] = found

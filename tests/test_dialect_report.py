@@ -52,3 +52,20 @@ def test_a_planted_construct_is_found(tmp_path: Path, capsys):
     assert "agg_retention_cohorts" in [k for k, v in result.items() if v]
     assert dialect_report.main(["--models", str(models), "--macros", str(macros)]) == 1
     assert "planted" in capsys.readouterr().out
+
+
+def test_a_construct_in_the_window_replace_materialization_is_found_in_its_models(tmp_path: Path):
+    """The materialization's DELETE and INSERT go to Snowflake with every model that names it."""
+    models, macros = tmp_path / "models", tmp_path / "macros"
+    shutil.copytree(MODELS, models)
+    shutil.copytree(MACROS, macros)
+    mat = macros / "materializations" / "window_replace.sql"
+    clean = "delete from {{ target }} where {{ in_window(column) }};"
+    assert clean in mat.read_text()
+    mat.write_text(
+        mat.read_text().replace(clean, clean[:-1] + " and {{ column }} > today() - interval 1 day;")
+    )
+    result = dialect_report.report(models, macros)
+    bad = sorted(k for k, v in result.items() if v)
+    assert "fct_events" in bad and "agg_profit_daily" in bad and "stg_orders" not in bad
+    assert any("materialization_window_replace: unquoted interval" in f for f in result["fct_events"])

@@ -11,8 +11,8 @@
       grain_period          month / quarter: whole periods, from the start of the period containing
                             the start to the end of the period containing max_date - 1, so a
                             period's sums always read all of its built days.
-    The same function drives the model's SQL, its window_replace strategy and its tests, so they
-    always agree. -#}
+    The same function drives the model's SQL, its window_replace materialization
+    (macros/materializations/window_replace.sql) and its tests, so they always agree. -#}
 {% macro metrics_window(cfg, name=none) -%}
     {%- set meta = cfg.get('meta') or {} -%}
     {%- set name = name or (model.name if model is defined else '?') -%}
@@ -103,20 +103,6 @@
     {%- else %}
     select {{ metrics_date('1970-01-01') }} as {{ column }} where 1 = 0
     {%- endfor %}
-{%- endmacro %}
-
-{#- The window_replace incremental strategy: delete the model's window, insert the recomputed rows.
-    Rerunning a window therefore gives identical tables, and a day without rows is cleared. -#}
-{% macro get_incremental_window_replace_sql(arg_dict) -%}
-    {%- set column = (config.get('meta') or {}).get('grain_date') -%}
-    {%- if not column -%}
-        {{ exceptions.raise_compiler_error("model " ~ model.name ~ ": incremental_strategy window_replace needs config meta.grain_date") }}
-    {%- endif -%}
-    {%- set target = arg_dict['target_relation'] -%}
-    {%- set cols = arg_dict['dest_columns'] | map(attribute='quoted') | join(', ') -%}
-    delete from {{ target }} where {{ in_window(column) }};
-    insert into {{ target }} ({{ cols }})
-    select {{ cols }} from {{ arg_dict['temp_relation'] }}
 {%- endmacro %}
 
 {#- Tests on date-partitioned tables check only the run's window. dbt_project.yml gives every test

@@ -4,7 +4,7 @@
     (which makes all of that ip's events that day bot traffic). fct_events and
     agg_event_quality_daily read it, each only the days of its own window.
 
-    A history, not the last run's window: incremental window_replace on event_date, so a run
+    A history, not the last run's window: materialized window_replace on event_date, so a run
     replaces exactly its window and every other day keeps what earlier runs built. A reader run
     alone (one asset selected in the UI) then reads the same rows as in a full build; as a table
     re-created by every run it held only the previous run's window, and fct_events run alone
@@ -13,8 +13,8 @@
     day), so a day is the same whichever window rebuilt it.
     Materialized, not a view: the dedup and flood aggregation dominate, and a view evaluates them
     once per reader. SF 1 x 90 days, DuckDB capped at 2GB: view 433 s, table 265 s for this model
-    and both readers (BENCHMARKS.md); incremental keeps that single evaluation. -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace') }}
+    and both readers (BENCHMARKS.md); window_replace keeps that single evaluation. -#}
+{{ config(materialized='window_replace') }}
 
 with received as (
     select *, cast(event_time as date) as event_date

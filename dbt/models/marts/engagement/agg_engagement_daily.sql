@@ -2,7 +2,7 @@
     sessions starting on d, sessions per DAU and their mean length. WAU and MAU are running sums
     over each user's active days: an active day a adds the user from a until the earlier of a + N
     and the user's next active day, so no user is counted twice and no per-day rescans are needed. -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace') }}
+{{ config(materialized='window_replace') }}
 
 {%- set w = metrics_window(config) %}
 {%- set wau = var('wau_days') | int %}

@@ -2,7 +2,7 @@
     their rate, bot events (by user agent, by ip flood) and their share, events of unknown type and
     their share, anonymous events, counted events and the newest received_at (ingestion lag).
     Shares are of the deduplicated events. Reads only its own window of the events history. -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace') }}
+{{ config(materialized='window_replace') }}
 
 {%- set w = metrics_window(config) %}
 

@@ -5,7 +5,7 @@
     cohorts; it reads events already built after the window, so re-running a sub-window never
     takes back what a wider run observed. -#}
 {%- set days = var('retention_days') %}
-{{ config(materialized='incremental', incremental_strategy='window_replace') }}
+{{ config(materialized='window_replace') }}
 
 
 with cohort as (

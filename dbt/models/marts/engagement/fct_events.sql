@@ -1,7 +1,7 @@
 {#- Counted events: deduplicated (first received copy), not bot traffic, with a user id; one row per
     event_id, on the UTC day of its event_time. Reads only its own window of the events history
     (window_replace deletes exactly that window), so it is right when run alone. -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace') }}
+{{ config(materialized='window_replace') }}
 
 select
     event_id,

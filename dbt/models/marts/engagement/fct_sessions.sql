@@ -4,7 +4,7 @@
     read so sessions crossing midnight are whole (the day after exists once a later run built it;
     the window always reaches back at least one day, so that run restates the session). The
     session id is the user id and the id of the session's first event. -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace') }}
+{{ config(materialized='window_replace') }}
 
 with events as (
     select user_id, event_id, event_time

@@ -1,7 +1,7 @@
 {#- Daily growth for investors: new persons, churned persons (first closure), net growth and active
     accounts (first signup on or before the day, no closure on or before it). Active accounts are a
     running sum: +1 on the first signup day, -1 on the later of signup and first closure day. -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace') }}
+{{ config(materialized='window_replace') }}
 
 {%- set w = metrics_window(config) %}
 

@@ -3,7 +3,7 @@
     within activation_window_hours after the first signup). A person's variant is that of any of
     their user ids, assigned at any time. The window reaches back far enough that the last days'
     activation is recomputed once the following day's events exist. -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace') }}
+{{ config(materialized='window_replace') }}
 {%- set hours = metrics_var('activation_window_hours', 0) | int %}
 
 with new_persons as (

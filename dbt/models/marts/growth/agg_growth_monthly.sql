@@ -2,7 +2,7 @@
     last day (or, while the month is open, at the last day built in agg_growth_daily) and growth
     rate vs the previous month's last day, both counted straight from dim_persons so the previous
     month needs no rows in agg_growth_daily. -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace') }}
+{{ config(materialized='window_replace') }}
 
 {%- set w = metrics_window(config) %}
 {%- set d = modules.datetime %}

@@ -1,7 +1,7 @@
 {#- Data-quality helper for the growth runbook: per signup day, signup records, bot signups and
     their share, repeat signups of an existing person (multi-channel duplicates), and closures of
     user ids that never signed up (a data error, not churn). -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace') }}
+{{ config(materialized='window_replace') }}
 
 {%- set w = metrics_window(config) %}
 

@@ -1,6 +1,6 @@
 {#- Investor daily profit: sums of fct_order_profit per order day. Every day of the window from the
     first order day on has a row, so a day without orders shows as 0 instead of disappearing. -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace') }}
+{{ config(materialized='window_replace') }}
 
 {%- set w = metrics_window(config) %}
 

@@ -1,5 +1,5 @@
 {#- Daily profit per order region (the order's own region). -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace') }}
+{{ config(materialized='window_replace') }}
 
 select
     order_date,

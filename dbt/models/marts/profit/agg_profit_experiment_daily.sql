@@ -1,6 +1,6 @@
 {#- Per experiment, variant and order day: the unit sums over orders whose user was assigned to
     that variant before the order's created_at. -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace') }}
+{{ config(materialized='window_replace') }}
 
 select
     a.experiment_id,

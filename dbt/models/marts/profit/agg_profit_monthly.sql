@@ -1,5 +1,5 @@
 {#- Profit per calendar month; the body is macros/profit_period.sql. Recomputes every month the run's
     window touches. -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace') }}
+{{ config(materialized='window_replace') }}
 
 {{ profit_period('month') }}

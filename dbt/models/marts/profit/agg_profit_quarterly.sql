@@ -1,5 +1,5 @@
 {#- Profit per calendar quarter; the body is macros/profit_period.sql. Recomputes every quarter the run's
     window touches. -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace') }}
+{{ config(materialized='window_replace') }}
 
 {{ profit_period('quarter') }}

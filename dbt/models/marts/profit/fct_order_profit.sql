@@ -4,7 +4,7 @@
     never be summed as zero. Amounts keep full decimal precision, so aggregates equal the sum of
     units exactly. Child rows are read from one day before the window on: cost lines, payments and
     refunds are not recorded before their order. -#}
-{{ config(materialized='incremental', incremental_strategy='window_replace') }}
+{{ config(materialized='window_replace') }}
 
 with orders as (
     select order_id, user_id, created_at, order_date, region, currency, gross_amount, discount
