@@ -699,6 +699,8 @@ class Bench:
                     ),
                     label="Dagster all_pipelines, one run (raw landed)",
                 )
+                if not out["dagster"]["success"]:  # e.g. publication refused: too little baseline history
+                    print(f"      run failed: steps {out['dagster']['steps_failed']}")
             elif system == "dbt":
                 out["dbt"] = measure(
                     worker(
@@ -756,6 +758,8 @@ class Bench:
                         )
                         | {"selection": sel}
                     )
+                    if not nxt[-1]["success"]:
+                        print(f"      run failed: steps {nxt[-1]['steps_failed']}")
             a = [r for r in nxt if r["selection"] == "all"]
             n = [r for r in nxt if r["selection"] == "no_checks"]
             out["next_day"] = {
