@@ -72,6 +72,18 @@ def test_rerunning_a_window_or_a_day_changes_nothing(
     assert mart_checksums(rerun) == before
 
 
+def test_full_refresh_rebuilds_the_tables_from_the_window(
+    window_db: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    """--full-refresh drops each window_replace table and creates it from the run's select: over
+    the window the marts were built from, the same tables (dbt/macros/materializations)."""
+    db, before = window_db
+    again = tmp_path / "full_refresh.duckdb"
+    shutil.copy(db, again)
+    build_window(again, tmp_path / "dbt", START, END, command="run", extra=("--full-refresh",))
+    assert mart_checksums(again) == before
+
+
 def test_window_equals_single_days(
     window_db: tuple[Path, dict[str, str]], raw_db: Path, tmp_path: Path
 ) -> None:

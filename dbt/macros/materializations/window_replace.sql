@@ -11,6 +11,9 @@
     temp table, 19.4 s written straight (BENCHMARKS.md, run 6). Portable SQL (DELETE, INSERT ...
     SELECT), so DuckDB and Snowflake run the same statements.
 
+    --full-refresh drops the table and creates it from this run's select, i.e. from this run's
+    window only (as dbt's incremental full refresh did): run it over the whole history.
+
     Straight insert is safe only for a model that does not read itself: such a model is refused. -#}
 {% materialization window_replace, default %}
     {%- set column = (config.get('meta') or {}).get('grain_date') -%}
