@@ -71,10 +71,14 @@ def per_day(
     key: str,
     fingerprints: dict[date, str],
     compute: Callable[[list[date]], dict[date, dict[str, Any]]],
+    *,
+    chunk_days: int = 0,
 ) -> dict[date, dict[str, Any]]:
     """The rows of every fingerprinted day: kept ones whose fingerprint matches, the rest from
     `compute(days)`, which are then kept. Values come back as JSON types either way, so a kept
-    and a computed day read the same."""
+    and a computed day read the same. `chunk_days` > 0 computes the missing days that many at a
+    time, each chunk kept as soon as it is computed: the query's memory is bounded by a chunk,
+    not the window, and an interrupted evaluation keeps what it finished."""
     if not fingerprints:
         return {}
     days = sorted(fingerprints)
@@ -92,20 +96,26 @@ def per_day(
         if fingerprints.get(d) == r["fingerprint"]:
             kept[d] = json.loads(r["payload"])
     missing = [d for d in days if d not in kept]
-    if not missing:
-        return kept
-    fresh = {
-        d: json.loads(json.dumps(row, default=_plain))
-        for d, row in compute(missing).items()
-        if d in fingerprints
-    }
-    rows = [(name, key, d, fingerprints[d], json.dumps(v, sort_keys=True), ctx.now) for d, v in fresh.items()]
-    marks = ", ".join(["?"] * len(missing))  # the checks' parameter style (checks/core.py EvalContext.df)
+    step = chunk_days if chunk_days > 0 else max(len(missing), 1)
+    fresh: dict[date, dict[str, Any]] = {}
+    for i in range(0, len(missing), step):
+        chunk = missing[i : i + step]
+        got = {
+            d: json.loads(json.dumps(row, default=_plain)) for d, row in compute(chunk).items() if d in chunk
+        }
+        _keep(ctx, name, key, chunk, {d: (fingerprints[d], v) for d, v in got.items()})
+        fresh.update(got)
+    return {**kept, **fresh}
+
+
+def _keep(ctx: EvalContext, name: str, key: str, days: list[date], rows: dict[date, tuple[str, Any]]) -> None:
+    """Replace the kept rows of `days` (a day without a computed row is only deleted)."""
+    values = [(name, key, d, fp, json.dumps(v, sort_keys=True), ctx.now) for d, (fp, v) in rows.items()]
+    marks = ", ".join(["?"] * len(days))  # the checks' parameter style (checks/core.py EvalContext.df)
     with ctx.warehouse.connect() as con:
         cur = con.cursor()
         cur.execute(
-            f"delete from {TABLE} where name = ? and rule_key = ? and day in ({marks})", [name, key, *missing]
+            f"delete from {TABLE} where name = ? and rule_key = ? and day in ({marks})", [name, key, *days]
         )
-        if rows:
-            cur.executemany(f"insert into {TABLE} values (?, ?, ?, ?, ?, ?)", rows)
-    return {**kept, **fresh}
+        if values:
+            cur.executemany(f"insert into {TABLE} values (?, ?, ?, ?, ?, ?)", values)

@@ -59,6 +59,11 @@ def event_freshness(ctx: EvalContext, days: list[date]) -> list[DayResult]:
     return out
 
 
+# days of raw events deduplicated per query when days are missing from the kept counts: the
+# dedup's hash table holds every event id of a query (SF 10 x 30 days: 207 M ids, far past a
+# few GB), a week of them is bounded; a performance knob, not a rule
+COUNT_CHUNK_DAYS = 7
+
 # the raw app_events columns the counts read: a day's fingerprint covers every one of them
 EVENT_COLUMNS = (
     "event_id", "user_id", "device_id", "session_hint", "event_type", "event_time", "received_at", "ip",
@@ -99,6 +104,7 @@ def _kept_event_counts(
         key,
         fingerprints,
         lambda days: _metric_event_counts(ctx, days, null_columns),
+        chunk_days=COUNT_CHUNK_DAYS,
     )
 
 
