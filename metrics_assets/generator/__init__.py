@@ -153,6 +153,7 @@ def write_partitions(
     experiments_config: ExperimentsConfig | None = None,
     landed_by: datetime | None = None,
     progress: Progress | None = None,
+    commit_days: int = 0,
 ) -> int:
     """Replace rows of raw.<source> whose partition column's UTC day is in [start, end) with freshly
     generated rows (one transaction: DELETE ... then INSERT); return rows written.
@@ -160,10 +161,10 @@ def write_partitions(
     With `landed_by` (naive UTC) only the rows that had landed by then (LANDED_AT) are kept, so a
     replayed morning run sees what that morning's run saw.
 
-    `progress` reports long generations (default: every 10 s through this module's logger)."""
-    # deferred: the row builder imports pandas and numpy; importing the package must stay light
-    from metrics_assets.generator.sql import insert_day
-
+    `progress` reports long generations (default: every 10 s through this module's logger).
+    `commit_days` > 0 replaces the range that many days per transaction instead: DuckDB holds a
+    transaction's uncommitted rows, so one transaction over SF 10 x 30 days of events peaked at
+    19.6 GB. Each day's rows come from its own seeded stream, so the rows are the same either way."""
     if source not in SOURCES:
         raise KeyError(f"unknown raw source {source!r}; known sources are {sorted(SOURCES)}")
     if end < start:
@@ -175,21 +176,38 @@ def write_partitions(
         settings=settings,
         experiments_config=experiments_config,
     )
-    src = SOURCES[source]
     ensure_raw_tables(con)
+    first = max(start, launch_date)
+    total = max((end - first).days, 0)
+    progress = progress or _log_progress()
+    progress.start(source)
+    step = timedelta(days=commit_days) if commit_days > 0 else max(end - start, timedelta(days=1))
+    rows, lo = 0, start
+    while lo < end:
+        hi = min(lo + step, end)
+        rows += _replace_range(con, world, source, lo, hi, max(lo, launch_date), landed_by, progress,
+                               (max(lo, first) - first).days, total, rows)
+        lo = hi
+    return rows
+
+
+def _replace_range(con, world, source: str, start: date, end: date, first: date, landed_by, progress,
+                   done: int, total: int, rows_before: int) -> int:
+    """One transaction of write_partitions: delete [start, end), insert its days from `first`."""
+    # deferred: the row builder imports pandas and numpy; importing the package must stay light
+    from metrics_assets.generator.sql import insert_day
+
+    src = SOURCES[source]
     col = src.partition_column
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(f"DELETE FROM {src.table} WHERE {col} >= ?::DATE AND {col} < ?::DATE", [start, end])
         rows = 0
-        d = max(start, launch_date)
-        total, done = max((end - d).days, 0), 0
-        progress = progress or _log_progress()
-        progress.start(source)
+        d = first
         while d < end:
             rows += insert_day(con, world, source, d)
             done += 1
-            progress.day(d, done, total, rows)
+            progress.day(d, done, total, rows_before + rows)
             d += timedelta(days=1)
         if landed_by is not None:  # DuckDB returns the number of deleted rows
             late = con.execute(
@@ -203,6 +221,10 @@ def write_partitions(
         con.execute("ROLLBACK")
         raise
     return rows
+
+
+# a long generation (the CLI, the benchmark) commits a week at a time: its memory is a week's rows
+RANGE_COMMIT_DAYS = 7
 
 
 def generate_range(
@@ -229,7 +251,7 @@ def generate_range(
         for name in SOURCES:
             t0 = time.perf_counter()
             rows = write_partitions(con, name, start, end, scale_factor=sf, seed=seed, launch_date=launch,
-                                    progress=progress)
+                                    progress=progress, commit_days=RANGE_COMMIT_DAYS)
             dt = time.perf_counter() - t0
             out[name] = {
                 "rows": rows,
