@@ -18,6 +18,7 @@ from metrics_assets.transform import dbt_parse_cache as parse_cache
 from metrics_assets.transform.dbt_cli import dbt_executable
 from metrics_assets.transform.dbt_translator import MetricsDbtTranslator, node_meta
 from metrics_core.config import ConfigError, PipelineConfig
+from metrics_core.dbt_chunks import MAX_WINDOW_ENV, max_window_days, window_chunks
 from metrics_core.dbt_vars import dbt_rule_vars_json, dbt_window_env
 from metrics_core.paths import DBT_PROJECT_DIR
 from metrics_core.run_clock import incomplete_days, refusal_message, run_now
@@ -136,20 +137,44 @@ def build_dbt_assets(pipelines: PipelineConfig) -> dg.AssetsDefinition:
         project_target = Path(DBT_PROJECT.project_dir) / DBT_PROJECT.target_path
         target = parse_cache.run_target(project_target, context.op_execution_context.op.name, context.run_id)
         parse_cache.seed(target, project_target, warehouse.identity)
-        with warehouse.hold(f"dbt build {start}..{end}"):
+        chunks = window_chunks(start, end, max_window_days())
+
+        def invoke(command: str, lo, hi):
             # the window goes in dbt's environment, the rule vars (the same every run) in --vars: dbt
             # then keeps its partial parse from the run before (macros/window.sql, window_bound)
-            with _environ(dbt_window_env(start, end)):  # dagster-dbt copies os.environ at start
-                invocation = dbt.cli(
-                    ["build", "--vars", dbt_rule_vars_json()], context=context, raise_on_error=False,
+            with _environ(dbt_window_env(lo, hi)):  # dagster-dbt copies os.environ at start
+                return dbt.cli(
+                    [command, "--vars", dbt_rule_vars_json()], context=context, raise_on_error=False,
                     target_path=target,
                 )
-            yield from invocation.stream()
+
+        with warehouse.hold(f"dbt build {start}..{end}"):
+            if len(chunks) == 1:
+                invocation = invoke("build", start, end)
+                yield from invocation.stream()
+                broken = failed_models(invocation.get_artifact("run_results.json"))
+            else:
+                # a long window, a chunk per `dbt run`, oldest first (metrics_core/dbt_chunks.py); the
+                # last chunk's run reports the models, one `dbt test` of the whole window their tests.
+                # Unlike one `dbt build`, a failing test does not stop the models below it from being
+                # built; the blocking check still stops their publication.
+                for i, (lo, hi) in enumerate(chunks, 1):
+                    context.log.info(f"dbt run {lo}..{hi} (exclusive), chunk {i} of {len(chunks)}: "
+                                     f"{MAX_WINDOW_ENV}={max_window_days()}")
+                    invocation = invoke("run", lo, hi)
+                    if i < len(chunks):
+                        invocation.wait()
+                    else:
+                        yield from invocation.stream()
+                    broken = failed_models(invocation.get_artifact("run_results.json"))
+                    if broken:
+                        break
+                if not broken:
+                    yield from invoke("test", start, end).stream()
             _record_fingerprints(context, warehouse, start, end, started)
         not_kept = parse_cache.keep(target, project_target, warehouse.identity)
         if not_kept:
             context.log.warning(f"dbt's parse not kept for the next run (it will parse in full): {not_kept}")
-        broken = failed_models(invocation.get_artifact("run_results.json"))
         if broken:
             raise dg.Failure(
                 description=f"dbt model(s) failed: {', '.join(broken)}; see the dbt output above",
