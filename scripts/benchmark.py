@@ -134,7 +134,7 @@ def worker(task: str, **kw: Any) -> list[str]:
 def w_generate(db: str, start: str, end: str, sf: float, sources: list[str] | None = None) -> dict:
     import duckdb
 
-    from metrics_assets.generator import write_partitions
+    from metrics_assets.generator import RANGE_COMMIT_DAYS, write_partitions
     from metrics_core.rules import world
     from metrics_core.sources import SOURCES
 
@@ -153,6 +153,7 @@ def w_generate(db: str, start: str, end: str, sf: float, sources: list[str] | No
                 scale_factor=sf,
                 seed=w.seed,
                 launch_date=w.launch_date,
+                commit_days=RANGE_COMMIT_DAYS,  # as `metrics generate` does: a week per transaction
             )
             per[name] = {"rows": n, "seconds": round(time.perf_counter() - t, 3)}
             rows += n
@@ -809,6 +810,11 @@ def machine() -> dict:
     import dagster
     import duckdb
 
+    from metrics_core.dbt_chunks import max_window_days
+    from metrics_core.duckdb_sizing import duckdb_sizing
+
+    sizing = duckdb_sizing()
+
     dbt_v = subprocess.run([str(Path(PY).parent / "dbt"), "--version"], capture_output=True, text=True).stdout
     return {
         "cpus": os.cpu_count(),
@@ -819,7 +825,9 @@ def machine() -> dict:
         "duckdb": duckdb.__version__,
         "dbt": " ".join(dbt_v.split()[:4]),
         "loadavg_start": os.getloadavg(),
-        "duckdb_memory_limit": os.environ.get("METRICS_DUCKDB_MEMORY_LIMIT", "2GB (default)"),
+        "duckdb_memory_limit": sizing.memory_limit,
+        "duckdb_threads": sizing.threads,
+        "dbt_max_window_days": max_window_days(),
     }
 
 
