@@ -132,16 +132,16 @@ def worker(task: str, **kw: Any) -> list[str]:
 
 # -- workers (run in the measured child) --------------------------------------------------------
 def w_generate(db: str, start: str, end: str, sf: float, sources: list[str] | None = None) -> dict:
-    import duckdb
-
     from metrics_assets.generator import RANGE_COMMIT_DAYS, write_partitions
     from metrics_core.rules import world
     from metrics_core.sources import SOURCES
+    from resources.connections import connect_duckdb
 
     w = world()
     rows, per = 0, {}
     t0 = time.perf_counter()
-    with duckdb.connect(db) as con:
+    # as `metrics generate` connects: the platform's DuckDB sizing (memory cap, threads)
+    with connect_duckdb(db) as con:
         con.execute("SET enable_progress_bar = false")
         for name in sources or list(SOURCES):
             t = time.perf_counter()
